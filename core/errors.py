@@ -1,0 +1,83 @@
+"""Stable error codes and the exception every Chaîne refusal is raised as.
+
+A code is part of the public contract (problem+json `code`, CLI messages): it is defined
+here once, never renamed, and listed in the README.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ErrorCode(StrEnum):
+    """Every error code Chaîne answers with."""
+
+    # Settings and start-up
+    SETTINGS_INVALID = "SETTINGS_INVALID"
+    PORT_IN_USE = "PORT_IN_USE"
+    # HTTP conventions
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # Authentication and authorisation
+    AUTH_REQUIRED = "AUTH_REQUIRED"
+    AUTH_INVALID_TOKEN = "AUTH_INVALID_TOKEN"
+    AUTH_INVALID_CLIENT = "AUTH_INVALID_CLIENT"
+    AUTH_UNSUPPORTED_GRANT = "AUTH_UNSUPPORTED_GRANT"
+    FORBIDDEN_ROLE = "FORBIDDEN_ROLE"
+    # Directory
+    SIRET_INVALID = "SIRET_INVALID"
+    SIREN_INVALID = "SIREN_INVALID"
+    IBAN_INVALID = "IBAN_INVALID"
+    BIC_INVALID = "BIC_INVALID"
+    EMAIL_INVALID = "EMAIL_INVALID"
+    CATEGORY_UNKNOWN = "CATEGORY_UNKNOWN"
+    IDENTIFIER_SCHEME_UNKNOWN = "IDENTIFIER_SCHEME_UNKNOWN"
+    IDENTIFIER_INVALID = "IDENTIFIER_INVALID"
+    CSV_MALFORMED = "CSV_MALFORMED"
+    CSV_COLUMNS_MISSING = "CSV_COLUMNS_MISSING"
+    STRUCTURE_NOT_FOUND = "STRUCTURE_NOT_FOUND"
+    SUPPLIER_NOT_FOUND = "SUPPLIER_NOT_FOUND"
+    # Blobs
+    BLOB_TOO_LARGE = "BLOB_TOO_LARGE"
+    BLOB_NOT_FOUND = "BLOB_NOT_FOUND"
+    BLOB_CORRUPTED = "BLOB_CORRUPTED"
+
+
+class ChaineError(Exception):
+    """A refusal with a stable code, an HTTP status and a sentence for people.
+
+    Subclasses fix `code` and `status`; `extra` carries machine-readable details
+    (problem+json extension members).
+    """
+
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(ChaineError):
+    """The resource does not exist, or the caller may not know it exists."""
+
+    code = ErrorCode.NOT_FOUND
+    status = 404
+
+
+class InvalidInput(ChaineError):
+    """A value was refused; subclasses or callers give the precise code."""
+
+    status = 422
+
+    def __init__(self, code: ErrorCode, detail: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.code = code  # type: ignore[misc]  # per-instance code for field-level refusals
