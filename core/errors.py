@@ -59,6 +59,7 @@ class ChaineError(Exception):
 
     code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
     status: ClassVar[int] = 500
+    challenge: ClassVar[str] = 'Bearer realm="chaine"'  # WWW-Authenticate when status is 401
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)

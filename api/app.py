@@ -1,0 +1,79 @@
+"""The FastAPI application: built from settings, with its clients opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from temporalio.client import Client
+
+from api.middleware import (
+    BodyLimitMiddleware,
+    HttpMetrics,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+)
+from api.problems import install_problem_handlers
+from api.routes import directory, health, me, oauth
+from core.config import Settings
+from store.database import make_async_engine, make_sessionmaker
+
+API_DESCRIPTION = """\
+Chaîne runs the French public spending chain, from tender to payment.
+
+Authenticate with OAuth 2.0 client credentials (`POST /oauth/token`), then send
+`Authorization: Bearer <token>`. Every error is `application/problem+json` (RFC 9457)
+with a stable `code`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API for these settings; the database and Temporal are reached lazily."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_async_engine(settings.effective_database_url)
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.temporal = await Client.connect(
+            settings.effective_temporal_address,
+            namespace=settings.temporal_namespace,
+            lazy=True,
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Chaîne",
+        version="1",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.token_key = settings.token_key()
+    app.state.metrics_registry = CollectorRegistry()
+    install_problem_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(oauth.router)
+    # Each router carries its full prefix (`/v1`), so route templates, hence metric labels,
+    # are the paths clients call.
+    app.include_router(me.router)
+    app.include_router(directory.router)
+
+    # Added innermost first: the request context wraps everything, so even a 413 or a 429
+    # carries a request id and is counted.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.upload_max_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+        key=app.state.token_key,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
+    return app
