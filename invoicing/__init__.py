@@ -1,0 +1,1 @@
+"""Invoices: formats, validation, statuses, deadlines and interest. Pure domain code."""
