@@ -76,7 +76,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ChaineError)
     async def _chaine_error(request: Request, exc: ChaineError) -> JSONResponse:
-        headers = {"WWW-Authenticate": exc.challenge} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": exc.challenge} if exc.status == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return problem(
             exc.status, exc.code, exc.detail, instance=request.url.path, headers=headers, **exc.extra
         )

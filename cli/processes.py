@@ -69,7 +69,11 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 
 class Supervisor:
-    """Children run until a stop signal or the first unexpected exit, then all are stopped."""
+    """Children run until a stop signal or the first unexpected exit, then all are stopped.
+
+    Created inside the running loop: it takes over SIGINT and SIGTERM, so a signal becomes
+    `StopRequested` in whatever the supervisor is waiting for.
+    """
 
     def __init__(self) -> None:
         self._children: list[Child] = []

@@ -77,6 +77,10 @@ class ErrorCode(StrEnum):
     BLOB_TOO_LARGE = "BLOB_TOO_LARGE"
     BLOB_NOT_FOUND = "BLOB_NOT_FOUND"
     BLOB_CORRUPTED = "BLOB_CORRUPTED"
+    # Invoice validation
+    INVOICE_RULES_NOT_EVALUATED = "INVOICE_RULES_NOT_EVALUATED"
+    # Invoice formats
+    INVOICE_UNREADABLE = "INVOICE_UNREADABLE"
 
 
 class ChaineError(Exception):
@@ -89,11 +93,20 @@ class ChaineError(Exception):
     code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
     status: ClassVar[int] = 500
     challenge: ClassVar[str] = 'Bearer realm="chaine"'  # WWW-Authenticate when status is 401
+    retry_after: ClassVar[int | None] = None  # Retry-After seconds, for 429 and 503
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+
+class Unavailable(ChaineError):
+    """A service Chaîne depends on does not answer; the request may be retried."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    status = 503
+    retry_after = 5
 
 
 class NotFound(ChaineError):

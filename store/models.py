@@ -6,17 +6,24 @@ A naming convention on the metadata keeps constraint names, hence migrations, st
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -141,3 +148,105 @@ class ApiClientSiret(Base):
         ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
     )
     siret: Mapped[str] = mapped_column(String(14), primary_key=True)
+
+
+class Invoice(Timestamped, Base):
+    """One deposit of an invoice, accepted or rejected, and its current status.
+
+    The invoice workflow owns the process and is the only writer of these rows; a row's id
+    is derived from the workflow run, so a retried activity writes the same row again.
+    Among non-rejected invoices, a seller's number is unique per year (duplicate rule).
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index(
+            "uq_invoices_live_number",
+            "seller_key",
+            "number",
+            "issue_year",
+            unique=True,
+            sqlite_where=text("status != 'REJETEE'"),
+            postgresql_where=text("status != 'REJETEE'"),
+        ),
+        Index("ix_invoices_buyer_status", "buyer_siret", "status"),
+        Index("ix_invoices_seller_deposited", "seller_key", "deposited_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(300), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    seller_key: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(200))
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    issue_year: Mapped[int | None] = mapped_column(Integer)
+    type_code: Mapped[str | None] = mapped_column(String(3))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    seller_siret: Mapped[str | None] = mapped_column(String(14))
+    seller_name: Mapped[str | None] = mapped_column(String(300))
+    buyer_siret: Mapped[str | None] = mapped_column(String(14))
+    buyer_name: Mapped[str | None] = mapped_column(String(300))
+    service_code: Mapped[str | None] = mapped_column(String(100))
+    commitment_number: Mapped[str | None] = mapped_column(String(100))
+    total_without_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    total_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    total_with_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    amount_due: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    syntax: Mapped[str | None] = mapped_column(String(10))
+    profile: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(40))
+    status_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    depositor: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10))
+    flow_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_media_type: Mapped[str] = mapped_column(String(100))
+    original_size: Mapped[int] = mapped_column(Integer)
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    canonical_sha256: Mapped[str | None] = mapped_column(String(64))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deposited_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InvoiceStatusChange(Base):
+    """One status an invoice reached: who, when, why (the history suppliers see)."""
+
+    __tablename__ = "invoice_status_changes"
+    __table_args__ = (UniqueConstraint("invoice_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(60))
+    comment: Mapped[str | None] = mapped_column(String(2000))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotentResponse(Base):
+    """The answer given to a request sent with an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotent_responses"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    location: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
+class Flow(Timestamped, Base):
+    """A bulk deposit (EDI mode): one archive or multi-invoice file, many invoices."""
+
+    __tablename__ = "flows"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    depositor: Mapped[str] = mapped_column(String(64), index=True)
+    sirets: Mapped[list[str]] = mapped_column(JSON)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(30))
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -13,8 +13,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.config import Settings
+from invoicing.validation.pipeline import warm_up
+from store.blobs import BlobStore
+from store.database import make_async_engine, make_sessionmaker
 from workers.connection import connect
-from workers.registry import CPU_ACTIVITIES, IO_ACTIVITIES, WORKFLOWS
+from workers.registry import Registrations, registrations
 
 log = logging.getLogger(__name__)
 
@@ -28,43 +31,37 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _workers(
-    client: Client, settings: Settings, cpu_pool: ThreadPoolExecutor, cpu_threads: int
+def build_workers(
+    client: Client,
+    regs: Registrations,
+    task_queue: str,
+    cpu_task_queue: str,
+    cpu_pool: ThreadPoolExecutor,
+    cpu_threads: int,
 ) -> list[Worker]:
-    """One worker per task queue that has something registered (temporalio refuses empty ones)."""
-    workers = []
-    if WORKFLOWS or IO_ACTIVITIES:
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.task_queue,
-                workflows=list(WORKFLOWS),
-                activities=list(IO_ACTIVITIES),
-            )
-        )
-    else:
-        log.info("nothing registered for task queue %s: not polling it", settings.task_queue)
-    if CPU_ACTIVITIES:
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.cpu_task_queue,
-                activities=list(CPU_ACTIVITIES),
-                activity_executor=cpu_pool,
-                # One activity per thread: the pool, not the poller, bounds CPU work.
-                max_concurrent_activities=cpu_threads,
-            )
-        )
-    else:
-        log.info("nothing registered for task queue %s: not polling it", settings.cpu_task_queue)
-    return workers
+    """One worker per task queue: workflows and I/O activities, and CPU activities."""
+    return [
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=list(regs.workflows),
+            activities=list(regs.io_activities),
+        ),
+        Worker(
+            client,
+            task_queue=cpu_task_queue,
+            activities=list(regs.cpu_activities),
+            activity_executor=cpu_pool,
+            # One activity per thread: the pool, not the poller, bounds CPU work.
+            max_concurrent_activities=cpu_threads,
+        ),
+    ]
 
 
 async def run_workers(settings: Settings) -> None:
     """Run the workers until a stop signal, then shut them down before the thread pool.
 
-    With nothing registered at all the process stays connected and idle, so `chaine up`
-    still supervises a live worker. A fatal worker error ends the process with that error.
+    A fatal worker error ends the process with that error.
     """
     stop = _stop_on_signals()
     client = await connect(settings)
@@ -72,11 +69,14 @@ async def run_workers(settings: Settings) -> None:
         "worker connected",
         extra={"temporal": settings.effective_temporal_address, "namespace": client.namespace},
     )
+    engine = make_async_engine(settings.effective_database_url)
+    regs = registrations(client, BlobStore(settings.effective_blob_dir), make_sessionmaker(engine))
+    await asyncio.to_thread(warm_up)  # compile the validation artefacts before taking tasks
     cpu_threads = os.cpu_count() or 1
     with ThreadPoolExecutor(cpu_threads, thread_name_prefix="chaine-cpu") as cpu_pool:
-        workers = _workers(client, settings, cpu_pool, cpu_threads)
-        if not workers:
-            log.info("nothing registered on any task queue: connected and idle until stopped")
+        workers = build_workers(
+            client, regs, settings.task_queue, settings.cpu_task_queue, cpu_pool, cpu_threads
+        )
         async with AsyncExitStack() as running:
             for worker in workers:
                 await running.enter_async_context(worker)
@@ -84,4 +84,5 @@ async def run_workers(settings: Settings) -> None:
             log.info("stopping workers")
         # Leaving the stack shut the workers down, last started first; leaving the `with`
         # joins the pool's threads. The client holds no resource beyond its connection.
+    await engine.dispose()
     log.info("workers stopped")

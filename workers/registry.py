@@ -8,13 +8,45 @@ on their own machines. A new workflow or activity is registered here and nowhere
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-WORKFLOWS: tuple[type, ...] = ()
-"""Workflow classes, run on `settings.task_queue`."""
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
-IO_ACTIVITIES: tuple[Callable[..., Any], ...] = ()
-"""Async activities (store, callbacks, payments), run on `settings.task_queue`."""
+from activities.flows import FlowActivities
+from activities.invoices import InvoiceStoreActivities
+from activities.validation import ValidationActivities
+from store.blobs import BlobStore
+from workflows.flow import FlowWorkflow
+from workflows.invoice import InvoiceWorkflow
+from workflows.validation import ValidationWorkflow
 
-CPU_ACTIVITIES: tuple[Callable[..., Any], ...] = ()
-"""Sync activities, run on a thread pool on `settings.cpu_task_queue`."""
+
+@dataclass(frozen=True)
+class Registrations:
+    """The workflows and activities of each queue, bound to their dependencies."""
+
+    workflows: tuple[type, ...]
+    io_activities: tuple[Callable[..., Any], ...]
+    cpu_activities: tuple[Callable[..., Any], ...]
+
+
+def registrations(
+    client: Client, blobs: BlobStore, sessions: async_sessionmaker[AsyncSession]
+) -> Registrations:
+    """Every workflow and activity, with the stores and client they use."""
+    invoices = InvoiceStoreActivities(sessions)
+    validation = ValidationActivities(blobs)
+    flows = FlowActivities(client, blobs, sessions)
+    return Registrations(
+        workflows=(InvoiceWorkflow, ValidationWorkflow, FlowWorkflow),
+        io_activities=(
+            invoices.check_platform_rules,
+            invoices.record_deposit,
+            flows.unpack_flow,
+            flows.deposit_flow_entry,
+            flows.record_flow,
+        ),
+        cpu_activities=(validation.validate_deposit,),
+    )

@@ -1,4 +1,164 @@
-"""Placeholder replaced by the directory router."""
-from fastapi import APIRouter
+"""`/v1/structures` and `/v1/suppliers`: the directory.
 
-router = APIRouter(tags=["directory"])
+Public structures are public knowledge (any authenticated client may read them, to
+address invoices); suppliers are tenant data (bank accounts), shown to the supplier
+itself, to accountants who pay them, and to operators.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import CurrentPrincipal, SessionDep, require_roles
+from api.schemas import ResponseModel
+from core.principals import Principal, Role
+from directory.identifiers import IdentifierScheme, check_identifier, check_siren, check_siret
+from directory.records import StructureCategory
+from store.directory import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    DirectoryRepository,
+    StructureNotFound,
+    SupplierNotFound,
+)
+
+router = APIRouter(prefix="/v1", tags=["directory"])
+
+MAX_CURSOR = 2**62  # ids are 64-bit at most; a larger cursor is a client error, not a 500
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"  # PostgreSQL refuses NUL in text parameters
+
+
+class StructurePublic(ResponseModel):
+    """A public structure and the parameters that route invoices to it."""
+
+    siret: str
+    siren: str
+    name: str
+    category: StructureCategory
+    active: bool
+    service_code_required: bool
+    commitment_required: bool
+    payment_status_not_reported: bool
+
+
+class StructuresPublic(ResponseModel):
+    """A page of structures; pass `next` as `after` to read the following page."""
+
+    items: list[StructurePublic]
+    next: int | None
+
+
+class ServicePublic(ResponseModel):
+    """A service of a structure; its code goes in the invoice's buyer reference (BT-10)."""
+
+    code: str
+    name: str
+    active: bool
+
+
+class SupplierPublic(ResponseModel):
+    """A supplier with the bank account it is paid on."""
+
+    scheme: IdentifierScheme
+    identifier: str
+    siren: str | None
+    name: str
+    iban: str | None
+    bic: str | None
+    email: str | None
+
+
+SupplierReader = Annotated[
+    Principal, Depends(require_roles(Role.SUPPLIER, Role.ACCOUNTANT, Role.OPS))
+]
+
+
+@router.get("/structures", response_model=StructuresPublic, summary="Search public structures")
+async def search_structures(
+    _: CurrentPrincipal,
+    session: SessionDep,
+    siret: Annotated[str | None, Query(max_length=32, description="Exact SIRET.")] = None,
+    siren: Annotated[
+        str | None, Query(max_length=32, description="Every structure of this SIREN.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_CONTROL_CHARACTERS,
+            description="Part of the name, any case.",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_CURSOR, description="`next` of the previous page.")
+    ] = None,
+) -> StructuresPublic:
+    """Structures matching every given filter, in a stable order, a page at a time."""
+    page = await DirectoryRepository(session).search_structures(
+        siret=check_siret(siret) if siret is not None else None,
+        siren=check_siren(siren) if siren is not None else None,
+        q=q,
+        limit=limit,
+        after_id=after,
+    )
+    return StructuresPublic(
+        items=[StructurePublic.model_validate(s) for s in page.items], next=page.next_after_id
+    )
+
+
+@router.get(
+    "/structures/{siret}",
+    response_model=StructurePublic,
+    summary="A public structure",
+    responses={404: {"description": "no structure has this SIRET"}},
+)
+async def get_structure(_: CurrentPrincipal, session: SessionDep, siret: str) -> StructurePublic:
+    """The structure with this SIRET (422 `SIRET_INVALID` if it is not one)."""
+    structure = await DirectoryRepository(session).structure(check_siret(siret))
+    if structure is None:
+        raise StructureNotFound(f"no public structure has the SIRET {siret}")
+    return StructurePublic.model_validate(structure)
+
+
+@router.get(
+    "/structures/{siret}/services",
+    response_model=list[ServicePublic],
+    summary="The services of a public structure",
+    responses={404: {"description": "no structure has this SIRET"}},
+)
+async def list_services(
+    _: CurrentPrincipal, session: SessionDep, siret: str
+) -> list[ServicePublic]:
+    """Every service of the structure, active or not, by code."""
+    repository = DirectoryRepository(session)
+    compact = check_siret(siret)
+    if await repository.structure(compact) is None:
+        raise StructureNotFound(f"no public structure has the SIRET {siret}")
+    return [ServicePublic.model_validate(s) for s in await repository.services(compact)]
+
+
+@router.get(
+    "/suppliers/{scheme}/{identifier}",
+    response_model=SupplierPublic,
+    summary="A supplier and its bank account",
+    responses={
+        403: {"description": "buyers and project managers do not read suppliers"},
+        404: {"description": "unknown, or not one of the supplier's own identifiers"},
+    },
+)
+async def get_supplier(
+    principal: SupplierReader, session: SessionDep, scheme: IdentifierScheme, identifier: str
+) -> SupplierPublic:
+    """A supplier sees only itself (by its SIRETs); accountants and operators see all."""
+    normalised = check_identifier(scheme, identifier)
+    visible = principal.role in (Role.ACCOUNTANT, Role.OPS) or (
+        scheme is IdentifierScheme.SIRET and principal.acts_for(normalised)
+    )
+    supplier = await DirectoryRepository(session).supplier(scheme, normalised) if visible else None
+    if supplier is None:
+        # The same answer whether it does not exist or is not the caller's: never reveal.
+        raise SupplierNotFound(f"no supplier {scheme} {identifier} is visible to this client")
+    return SupplierPublic.model_validate(supplier)

@@ -1,0 +1,116 @@
+"""Activities that read and write invoice records (queue `chaine`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from directory.records import ServiceRecord, StructureCategory, StructureRecord
+from invoicing.platform_rules import DirectoryFacts, InvoiceFacts, check_platform_rules
+from store.database import transaction
+from store.directory import DirectoryRepository
+from store.invoices import InvoiceRepository
+from store.models import Invoice
+from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+class InvoiceStoreActivities:
+    """Invoice activities that need the database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    @activity.defn(name="check_platform_rules")
+    async def check_platform_rules(self, check: PlatformCheck) -> list[dict[str, str]]:
+        """Stage (e): the platform rules, as report findings (all fatal)."""
+        keys = check.keys
+        async with self.sessions() as session:
+            directory = DirectoryRepository(session)
+            structure = None
+            if keys.buyer_siret and (row := await directory.structure(keys.buyer_siret)):
+                structure = StructureRecord(
+                    siret=row.siret,
+                    name=row.name,
+                    category=StructureCategory(row.category),
+                    active=row.active,
+                    service_code_required=row.service_code_required,
+                    commitment_required=row.commitment_required,
+                    payment_status_not_reported=row.payment_status_not_reported,
+                    services=tuple(
+                        ServiceRecord(s.code, s.name, s.active)
+                        for s in await directory.services(row.siret)
+                    ),
+                )
+            duplicate = await InvoiceRepository(session).live_with_number(
+                check.seller_key,
+                keys.number,
+                keys.issue_date.year if keys.issue_date else None,
+                excluding=check.invoice_id,
+            )
+        findings = check_platform_rules(
+            InvoiceFacts(keys.seller_siret, keys.buyer_siret, keys.service_code,
+                         keys.commitment_number, keys.iban),
+            DirectoryFacts(structure, duplicate),
+        )
+        return [
+            {"rule": f.rule.value, "severity": "fatal", "location": f.location,
+             "message": f.message, "stage": "PLATFORM"}
+            for f in findings
+        ]
+
+    @activity.defn(name="record_deposit")
+    async def record_deposit(self, record: RecordDeposit) -> bool:
+        """Persist the deposit and its statuses; a retry writes nothing twice."""
+        request = record.request
+        invoice = Invoice(
+            id=record.invoice_id,
+            workflow_id=record.workflow_id,
+            run_id=record.run_id,
+            seller_key=record.seller_key,
+            number=record.number,
+            **(_key_columns(record.keys) if record.keys else {}),
+            syntax=record.report.get("syntax"),
+            profile=record.report.get("profile"),
+            status=record.status,
+            status_at=request.received_at,
+            depositor=request.depositor,
+            channel=request.channel,
+            flow_id=request.flow_id,
+            original_sha256=request.original_sha256,
+            original_media_type=request.media_type,
+            original_size=request.original_size,
+            original_filename=request.filename,
+            canonical_sha256=record.canonical_sha256,
+            report=record.report,
+            deposited_at=request.received_at,
+        )
+        async with transaction(self.sessions) as session:
+            return await InvoiceRepository(session).add_deposit(
+                invoice, record.statuses, actor=request.depositor, at=request.received_at
+            )
+
+
+def _key_columns(keys: RoutingKeys) -> dict[str, object]:
+    """The invoice columns read from the canonical invoice."""
+    return {
+        "issue_date": keys.issue_date,
+        "issue_year": keys.issue_date.year if keys.issue_date else None,
+        "type_code": keys.type_code,
+        "currency": keys.currency,
+        "seller_siret": keys.seller_siret,
+        "seller_name": keys.seller_name,
+        "buyer_siret": keys.buyer_siret,
+        "buyer_name": keys.buyer_name,
+        "service_code": keys.service_code,
+        "commitment_number": keys.commitment_number,
+        "total_without_vat": _decimal(keys.total_without_vat),
+        "total_vat": _decimal(keys.total_vat),
+        "total_with_vat": _decimal(keys.total_with_vat),
+        "amount_due": _decimal(keys.amount_due),
+    }

@@ -1,0 +1,87 @@
+"""Reading uploaded files into the blob store: streamed, size-capped, gzip only if declared."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from core.errors import ChaineError, ErrorCode
+from store.blobs import BlobRef, BlobStore
+
+INVOICE_MEDIA_TYPES = {"application/xml", "text/xml", "application/pdf"}
+
+
+class UnsupportedEncoding(ChaineError):
+    """Only identity and gzip content encodings are read."""
+
+    code = ErrorCode.BODY_ENCODING_UNSUPPORTED
+    status = 415
+
+
+class InflatedTooLarge(ChaineError):
+    """A compressed body inflates past the size limit (a compression bomb, or just big)."""
+
+    code = ErrorCode.BODY_INFLATED_TOO_LARGE
+    status = 413
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A file received and stored, with what the client said it was."""
+
+    blob: BlobRef
+    media_type: str
+    filename: str | None
+
+
+def media_type_of(value: str | None) -> str:
+    """The media type without parameters, lower case."""
+    return (value or "").split(";")[0].strip().lower()
+
+
+async def _gunzip(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[bytes]:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    produced = 0
+    async for chunk in chunks:
+        # max_length bounds each step, so a bomb never inflates more than the limit in memory.
+        data = chunk
+        while data:
+            out = inflater.decompress(data, max_bytes + 1 - produced)
+            produced += len(out)
+            if produced > max_bytes:
+                raise InflatedTooLarge(f"the body inflates past {max_bytes} bytes", limit=max_bytes)
+            yield out
+            data = inflater.unconsumed_tail
+    try:
+        yield inflater.flush()
+    except zlib.error as exc:
+        raise UnsupportedEncoding(f"the gzip body is corrupt: {exc}") from None
+
+
+async def store_body(request: Request, blobs: BlobStore, max_bytes: int) -> BlobRef:
+    """Stream the request body into the blob store, inflating a declared gzip body."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    chunks: AsyncIterator[bytes] = request.stream()
+    if encoding == "gzip":
+        chunks = _gunzip(chunks, max_bytes)
+    elif encoding != "identity":
+        raise UnsupportedEncoding(f"content encoding {encoding[:40]!r} is not accepted; use gzip")
+    try:
+        return await blobs.put_async(chunks, max_bytes)
+    except zlib.error as exc:
+        raise UnsupportedEncoding(f"the gzip body is corrupt: {exc}") from None
+
+
+async def store_upload(upload: UploadFile, blobs: BlobStore, max_bytes: int) -> StoredUpload:
+    """Store one file of a multipart body."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await upload.read(1024 * 1024):
+            yield chunk
+
+    blob = await blobs.put_async(chunks(), max_bytes)
+    return StoredUpload(blob, media_type_of(upload.content_type), upload.filename)

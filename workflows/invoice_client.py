@@ -1,0 +1,59 @@
+"""How callers (the API, the flow activities) hand a file to its invoice workflow."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateStage
+from temporalio.common import WorkflowIDConflictPolicy
+
+from workflows.deposits import DepositOutcome, DepositRequest, InvoiceInput
+from workflows.invoice import InvoiceWorkflow, invoice_id_of, invoice_workflow_id
+
+
+@dataclass(frozen=True)
+class PendingDeposit:
+    """The workflow has the deposit but did not answer in time; it will finish it."""
+
+    invoice_id: str
+
+
+@dataclass(frozen=True)
+class InvoiceQueues:
+    """Where invoice workflows and their CPU-heavy activities run."""
+
+    task_queue: str
+    cpu_task_queue: str
+
+
+async def deposit_invoice(
+    client: Client,
+    queues: InvoiceQueues,
+    seller: str,
+    number: str,
+    request: DepositRequest,
+    wait: timedelta,
+) -> DepositOutcome | PendingDeposit:
+    """Update-with-start `invoice:{seller}:{number}` with the deposit; wait up to `wait`.
+
+    The update is durable once accepted, so a caller that stops waiting loses nothing.
+    """
+    workflow_id = invoice_workflow_id(seller, number)
+    start = WithStartWorkflowOperation(
+        InvoiceWorkflow.run,
+        InvoiceInput(seller, number, queues.cpu_task_queue),
+        id=workflow_id,
+        task_queue=queues.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    update = await client.start_update_with_start_workflow(
+        InvoiceWorkflow.deposit, request, start_workflow_operation=start,
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    try:
+        return await asyncio.wait_for(update.result(), wait.total_seconds())
+    except TimeoutError:
+        run_id = (await start.workflow_handle()).result_run_id or ""
+        return PendingDeposit(invoice_id_of(workflow_id, run_id))
