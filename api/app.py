@@ -16,9 +16,11 @@ from api.middleware import (
     RequestContextMiddleware,
 )
 from api.problems import install_problem_handlers
-from api.routes import directory, health, me, oauth
+from api.routes import directory, flows, health, invoices, me, oauth
 from core.config import Settings
+from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
+from workflows.data_converter import DATA_CONVERTER
 
 API_DESCRIPTION = """\
 Chaîne runs the French public spending chain, from tender to payment.
@@ -39,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.temporal = await Client.connect(
             settings.effective_temporal_address,
             namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
             lazy=True,
         )
         try:
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.token_key = settings.token_key()
     app.state.metrics_registry = CollectorRegistry()
+    app.state.blobs = BlobStore(settings.effective_blob_dir)
     install_problem_handlers(app)
 
     app.include_router(health.router)
@@ -65,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     # are the paths clients call.
     app.include_router(me.router)
     app.include_router(directory.router)
+    app.include_router(invoices.router)
+    app.include_router(flows.router)
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
     # carries a request id and is counted.

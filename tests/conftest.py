@@ -13,6 +13,8 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +30,14 @@ from api.app import create_app
 from api.credentials import register_client
 from core.config import Settings
 from core.principals import Role
+from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker, make_sync_engine, transaction
 from store.migrate import upgrade
 from store.models import Base
+from workers.main import build_workers
+from workers.registry import Registrations, registrations
 from workflows import search_attributes
+from workflows.data_converter import DATA_CONVERTER
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TIME_SKIPPING = "frontend.WorkflowTimeSkippingEnabled=true"
@@ -145,6 +151,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=["--dynamic-config-value", TIME_SKIPPING],
         search_attributes=search_attributes.ALL,
+        data_converter=DATA_CONVERTER,
     )
     yield env
     await env.shutdown()
@@ -199,12 +206,17 @@ class ApiServer:
         return client
 
 
-def test_settings(tmp_path: Path, database_url: str, temporal_address: str, **overrides: object) -> Settings:
-    """Settings for a test: its own var dir and ports, the given database and Temporal."""
+def settings_for_test(
+    tmp_path: Path, database_url: str, temporal_address: str, task_queue: str,
+    **overrides: object,
+) -> Settings:
+    """Settings for a test: its own var dir, port and queues, the given database and Temporal."""
     return Settings(
         var_dir=tmp_path / "var",
         database_url=database_url,
         temporal_address=temporal_address,
+        task_queue=task_queue,
+        cpu_task_queue=f"{task_queue}-cpu",
         api_port=free_port(),
         **overrides,
     )
@@ -222,11 +234,12 @@ async def api(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
     temporal_env: WorkflowEnvironment,
+    task_queue: str,
     api_overrides: dict[str, object],
 ) -> AsyncIterator[ApiServer]:
     """The real API served by uvicorn on a loopback port, in a thread of its own."""
     address = temporal_env.client.service_client.config.target_host
-    settings = test_settings(tmp_path, database_url, address, **api_overrides)
+    settings = settings_for_test(tmp_path, database_url, address, task_queue, **api_overrides)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.api_port,
                        log_config=None, lifespan="on")
@@ -245,3 +258,22 @@ async def api(
         await client.aclose()
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+async def workers(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> AsyncIterator[Registrations]:
+    """The real workers of both queues, in this process, on the API's queues and stores."""
+    settings = api.settings
+    regs = registrations(
+        temporal_env.client, BlobStore(settings.effective_blob_dir), api.sessions
+    )
+    with ThreadPoolExecutor(4, thread_name_prefix="test-cpu") as pool:
+        running = build_workers(
+            temporal_env.client, regs, settings.task_queue, settings.cpu_task_queue, pool, 4
+        )
+        async with AsyncExitStack() as stack:
+            for worker in running:
+                await stack.enter_async_context(worker)
+            yield regs

@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 
 from core.config import Settings
 from core.errors import ChaineError, ErrorCode
+from workflows.data_converter import DATA_CONVERTER
 
 _ATTEMPT_TIMEOUT = timedelta(seconds=5)
 _RETRY_PAUSE_SECONDS = 0.5
@@ -36,7 +37,9 @@ async def connect(settings: Settings, patience: timedelta = timedelta(0)) -> Cli
     while True:
         try:
             async with asyncio.timeout(_ATTEMPT_TIMEOUT.total_seconds()):
-                client = await Client.connect(address, namespace=namespace)
+                client = await Client.connect(
+                    address, namespace=namespace, data_converter=DATA_CONVERTER
+                )
                 await client.workflow_service.describe_namespace(
                     DescribeNamespaceRequest(namespace=namespace), timeout=_ATTEMPT_TIMEOUT
                 )

@@ -6,7 +6,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateStage
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 
 from workflows.deposits import DepositOutcome, DepositRequest, InvoiceInput
@@ -53,7 +58,8 @@ async def deposit_invoice(
         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
     )
     try:
-        return await asyncio.wait_for(update.result(), wait.total_seconds())
-    except TimeoutError:
+        async with asyncio.timeout(wait.total_seconds()):
+            return await update.result()
+    except WorkflowUpdateRPCTimeoutOrCancelledError:  # what our timeout's cancel becomes
         run_id = (await start.workflow_handle()).result_run_id or ""
         return PendingDeposit(invoice_id_of(workflow_id, run_id))

@@ -117,14 +117,27 @@ class _Saxon:
 
 
 class _Clones(threading.local):
-    """The stylesheet clones this thread runs."""
+    """The stylesheet clones this thread runs, and the process they belong to."""
 
     def __init__(self) -> None:
         self.executables: dict[Stylesheet, PyXsltExecutable] = {}
+        self.pid = os.getpid()
+
+    def executable(self, stylesheet: Stylesheet) -> PyXsltExecutable:
+        """This thread's clone; after a fork, `_Saxon` refuses rather than run a stale one."""
+        executable = self.executables.get(stylesheet)
+        if executable is None or self.pid != os.getpid():
+            executable = self.executables[stylesheet] = _saxon.clone(stylesheet)
+        return executable
 
 
 _saxon = _Saxon()
 _clones = _Clones()
+
+
+def saxon_processor() -> PySaxonProcessor:
+    """The process's one Saxon processor, for code that runs stylesheets of its own."""
+    return _saxon.processor()
 
 
 def business_rules_for(document: InvoiceDocument) -> Stylesheet:
@@ -148,7 +161,7 @@ def source(document: InvoiceDocument) -> PyXdmNode:
     UTF-8 so Saxon never sees the original encoding declaration.
     """
     text = etree.tostring(document.tree, encoding="unicode")
-    return _saxon.processor().parse_xml(xml_text=text, encoding="UTF-8")
+    return saxon_processor().parse_xml(xml_text=text, encoding="UTF-8")
 
 
 def run_business_rules(
@@ -173,11 +186,8 @@ def run_stylesheet(stylesheet: Stylesheet, node: PyXdmNode, stage: Stage) -> tup
     A dynamic error (typically a rule casting an amount that is not a number, which the XSD
     stage reports too) becomes one fatal finding: the rules could not all be evaluated.
     """
-    executable = _clones.executables.get(stylesheet)
-    if executable is None:
-        executable = _clones.executables[stylesheet] = _saxon.clone(stylesheet)
     try:
-        svrl = executable.transform_to_string(xdm_node=node)
+        svrl = _clones.executable(stylesheet).transform_to_string(xdm_node=node)
     except PySaxonApiError as exc:
         message = f"{stylesheet.value.rsplit('/', 1)[-1]} stopped: {str(exc).strip()}"
         return (
@@ -212,8 +222,7 @@ def findings_from_svrl(svrl: str, stage: Stage) -> tuple[Finding, ...]:
 def compile_stylesheets() -> None:
     """Compile every stylesheet, and clone each for the calling thread (worker start)."""
     for stylesheet in Stylesheet:
-        if stylesheet not in _clones.executables:
-            _clones.executables[stylesheet] = _saxon.clone(stylesheet)
+        _clones.executable(stylesheet)
 
 
 def _unnamed(element: etree._Element) -> str:

@@ -301,7 +301,7 @@ def invoices(draw: st.DrawFn, syntax: Syntax) -> Invoice:
             tax_exclusive_amount=draw(amounts),
             tax_inclusive_amount=draw(amounts),
             payable_amount=draw(amounts),
-            line_total_amount=draw(optional(amounts)),
+            line_total_amount=draw(amounts),
             allowance_total_amount=draw(optional(amounts)),
             charge_total_amount=draw(optional(amounts)),
             tax_amount=draw(amounts),

@@ -1,0 +1,297 @@
+"""Depositing invoices through the API: answered in the same call, recorded, never doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import zipfile
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from core.principals import Role
+from directory.records import ServiceRecord, StructureCategory, StructureRecord
+from invoicing.formats import write_invoice
+from invoicing.syntax import Syntax
+from store.database import transaction
+from store.directory import DirectoryRepository
+from store.models import Invoice
+from tests.api.test_conventions import assert_problem
+from tests.conftest import ApiServer
+from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
+
+OTHER_SELLER = "21750001600019"
+HOSPITAL = "26750045200011"
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+@pytest.fixture
+async def directory(api: ApiServer) -> None:
+    """A ministry open to all invoices, and a hospital that requires a service code."""
+    async with transaction(api.sessions) as session:
+        repo = DirectoryRepository(session)
+        await repo.upsert_structure(
+            StructureRecord(BUYER_SIRET, "Ministère des tests", StructureCategory.STATE)
+        )
+        await repo.upsert_structure(StructureRecord(
+            HOSPITAL, "CHU de test", StructureCategory.HOSPITAL, service_code_required=True,
+            services=(ServiceRecord("PHARMA", "Pharmacie"), ServiceRecord("OLD", "Fermé", False)),
+        ))
+
+
+@pytest.fixture
+async def supplier(api: ApiServer, directory: None) -> httpx.AsyncClient:
+    return await api.as_role(Role.SUPPLIER, SELLER_SIRET)
+
+
+def ubl(**fields: object) -> bytes:
+    return write_invoice(an_invoice(**fields), Syntax.UBL)
+
+
+def xml(body: bytes) -> dict[str, object]:
+    return {"content": body, "headers": {"Content-Type": "application/xml"}}
+
+
+async def count_invoices(api: ApiServer) -> int:
+    async with api.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Invoice)) or 0
+
+
+async def test_a_valid_invoice_is_accepted_and_made_available(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    body = ubl(number="F-2026-100")
+    response = await supplier.post("/v1/invoices", **xml(body))
+    assert response.status_code == 201, response.text
+    deposited = response.json()
+    assert deposited["status"] == "MISE_A_DISPOSITION"
+    assert deposited["report"]["valid"] is True
+    assert deposited["report"]["syntax"] == "UBL"
+    assert response.headers["location"] == f"/v1/invoices/{deposited['id']}"
+
+    invoice = (await supplier.get(response.headers["location"])).json()
+    assert invoice["number"] == "F-2026-100"
+    assert invoice["buyer_siret"] == BUYER_SIRET
+    assert invoice["amount_due"] == "1440.00"
+    assert [h["status"] for h in invoice["history"]] == ["DEPOSEE", "MISE_A_DISPOSITION"]
+    assert invoice["invoice"]["totals"]["payable_amount"] == "1440.00"
+    original = await supplier.get(f"{response.headers['location']}/original")
+    assert original.content == body
+    assert original.headers["content-type"].startswith("application/xml")
+
+
+async def test_a_cii_invoice_is_read_into_the_same_canonical_model(
+    supplier: httpx.AsyncClient,
+) -> None:
+    body = write_invoice(an_invoice(number="F-2026-101"), Syntax.CII)
+    response = await supplier.post("/v1/invoices", **xml(body))
+    assert response.status_code == 201, response.text
+    invoice = (await supplier.get(response.headers["location"])).json()
+    assert invoice["syntax"] == "CII"
+    assert invoice["invoice"]["seller"]["name"] == an_invoice().seller.name
+
+
+async def test_an_unknown_buyer_is_refused_and_recorded_with_its_report(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post("/v1/invoices", **xml(ubl(buyer_siret=OTHER_SELLER)))
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    rules = [f["rule"] for f in problem["report"]["findings"]]
+    assert rules == ["PF-BUYER-UNKNOWN"]
+    recorded = (await supplier.get(response.headers["location"])).json()
+    assert recorded["status"] == "REJETEE"
+    report = (await supplier.get(f"{response.headers['location']}/report")).json()
+    assert report["findings"][0]["rule"] == "PF-BUYER-UNKNOWN"
+
+
+async def test_every_broken_rule_is_reported_at_once(supplier: httpx.AsyncClient) -> None:
+    invoice = an_invoice(buyer_siret=HOSPITAL)  # no service code for a hospital requiring one
+    body = write_invoice(invoice, Syntax.UBL).replace(
+        b"<cbc:PayableAmount currencyID=\"EUR\">1440.00<", b"<cbc:PayableAmount currencyID=\"EUR\">1.00<"
+    )
+    response = await supplier.post("/v1/invoices", **xml(body))
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    stages = {f["stage"] for f in problem["report"]["findings"]}
+    rules = {f["rule"] for f in problem["report"]["findings"]}
+    assert "BR-CO-16" in rules  # EN 16931: amount due = total with VAT - paid + rounding
+    assert "PF-SERVICE-MISSING" in rules
+    assert {"EN16931", "PLATFORM"} <= stages
+
+
+async def test_an_inactive_service_is_refused(supplier: httpx.AsyncClient) -> None:
+    response = await supplier.post(
+        "/v1/invoices", **xml(ubl(buyer_siret=HOSPITAL, service_code="OLD"))
+    )
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    assert [f["rule"] for f in problem["report"]["findings"]] == ["PF-SERVICE-INACTIVE"]
+
+
+async def test_depositing_the_same_file_again_answers_the_first_outcome(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    body = ubl(number="F-2026-102")
+    first = await supplier.post("/v1/invoices", **xml(body))
+    again = await supplier.post("/v1/invoices", **xml(body))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert await count_invoices(api) == 1
+
+
+async def test_concurrent_deposits_of_one_invoice_make_one_record(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    body = ubl(number="F-2026-103")
+    responses = await asyncio.gather(*(supplier.post("/v1/invoices", **xml(body)) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await count_invoices(api) == 1
+
+
+async def test_the_same_number_with_other_content_is_a_conflict(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    await supplier.post("/v1/invoices", **xml(ubl(number="F-2026-104", amount="100.00")))
+    response = await supplier.post("/v1/invoices", **xml(ubl(number="F-2026-104", amount="200.00")))
+    assert_problem(response, 409, "INVOICE_CONFLICT")
+    assert await count_invoices(api) == 1
+
+
+async def test_a_rejected_number_can_be_deposited_again_corrected(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    refused = await supplier.post(
+        "/v1/invoices", **xml(ubl(number="F-2026-105", buyer_siret=OTHER_SELLER))
+    )
+    accepted = await supplier.post("/v1/invoices", **xml(ubl(number="F-2026-105")))
+    assert (refused.status_code, accepted.status_code) == (422, 201)
+    assert await count_invoices(api) == 2
+
+
+async def test_an_invoice_of_another_seller_is_forbidden(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post("/v1/invoices", **xml(ubl(seller_siret=OTHER_SELLER)))
+    assert_problem(response, 403, "INVOICE_SELLER_NOT_YOURS")
+    assert await count_invoices(api) == 0
+
+
+async def test_another_supplier_cannot_see_an_invoice(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post("/v1/invoices", **xml(ubl(number="F-2026-106")))
+    stranger = await api.as_role(Role.SUPPLIER, OTHER_SELLER)
+    assert_problem(await stranger.get(response.headers["location"]), 404, "INVOICE_NOT_FOUND")
+    buyer = await api.as_role(Role.BUYER, BUYER_SIRET)
+    assert (await buyer.get(response.headers["location"])).status_code == 200
+
+
+async def test_only_suppliers_deposit(api: ApiServer, directory: None) -> None:
+    buyer = await api.as_role(Role.BUYER, BUYER_SIRET)
+    assert_problem(await buyer.post("/v1/invoices", **xml(ubl())), 403, "FORBIDDEN_ROLE")
+
+
+async def test_an_idempotency_key_replays_the_answer_and_refuses_another_body(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    body = ubl(number="F-2026-107")
+    headers = {"Content-Type": "application/xml", "Idempotency-Key": "order-7"}
+    first = await supplier.post("/v1/invoices", content=body, headers=headers)
+    replay = await supplier.post("/v1/invoices", content=body, headers=headers)
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    other = await supplier.post("/v1/invoices", content=ubl(number="F-2026-108"), headers=headers)
+    assert_problem(other, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert await count_invoices(api) == 1
+
+
+async def test_a_declared_gzip_body_is_inflated(supplier: httpx.AsyncClient) -> None:
+    response = await supplier.post("/v1/invoices", content=gzip.compress(ubl(number="F-2026-109")),
+                                   headers={"Content-Type": "application/xml",
+                                            "Content-Encoding": "gzip"})
+    assert response.status_code == 201, response.text
+
+
+async def test_a_gzip_bomb_is_refused_while_inflating(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    bomb = gzip.compress(b"<" + b" " * (api.settings.upload_max_bytes + 10))
+    assert len(bomb) < 100_000
+    response = await supplier.post("/v1/invoices", content=bomb,
+                                   headers={"Content-Type": "application/xml",
+                                            "Content-Encoding": "gzip"})
+    assert_problem(response, 413, "BODY_INFLATED_TOO_LARGE")
+    assert await count_invoices(api) == 0
+
+
+async def test_other_encodings_and_media_types_are_refused(supplier: httpx.AsyncClient) -> None:
+    brotli = await supplier.post("/v1/invoices", content=b"x", headers={
+        "Content-Type": "application/xml", "Content-Encoding": "br"})
+    assert_problem(brotli, 415, "BODY_ENCODING_UNSUPPORTED")
+    text = await supplier.post("/v1/invoices", content=ubl(), headers={"Content-Type": "text/plain"})
+    assert_problem(text, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+async def test_a_file_that_is_not_xml_is_rejected_and_recorded(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post("/v1/invoices", **xml(b"this is not an invoice"))
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    assert problem["report"]["findings"][0]["rule"] == "XML_NOT_WELL_FORMED"
+    assert await count_invoices(api) == 1
+
+
+async def test_multipart_deposit(supplier: httpx.AsyncClient) -> None:
+    response = await supplier.post(
+        "/v1/invoices",
+        files={"invoice": ("facture.xml", ubl(number="F-2026-110"), "application/xml")},
+    )
+    assert response.status_code == 201, response.text
+    invoice = (await supplier.get(response.headers["location"])).json()
+    assert invoice["original"]["filename"] == "facture.xml"
+
+
+async def test_validation_without_deposit_records_nothing(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    full = await supplier.post("/v1/invoices:validate", **xml(ubl(buyer_siret=OTHER_SELLER)))
+    assert full.status_code == 200, full.text
+    assert [f["rule"] for f in full.json()["findings"]] == ["PF-BUYER-UNKNOWN"]
+    en16931 = await supplier.post(
+        "/v1/invoices:validate?level=en16931", **xml(ubl(buyer_siret=OTHER_SELLER))
+    )
+    assert en16931.json() == {**full.json(), "valid": True, "findings": []}
+    assert await count_invoices(api) == 0
+
+
+async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncClient) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ok-1.xml", ubl(number="F-2026-201"))
+        archive.writestr("ok-2.xml", write_invoice(an_invoice(number="F-2026-202"), Syntax.CII))
+        archive.writestr("bad-buyer.xml", ubl(number="F-2026-203", buyer_siret=OTHER_SELLER))
+        archive.writestr("../escape.xml", ubl(number="F-2026-204"))
+        archive.writestr("inner.zip", b"PK\x03\x04 nested")
+        archive.writestr("notes.txt", b"hello")
+    response = await supplier.post("/v1/flows", content=buffer.getvalue(),
+                                   headers={"Content-Type": "application/zip"})
+    assert response.status_code == 202, response.text
+    location = response.headers["location"]
+    for _ in range(200):
+        flow = (await supplier.get(location)).json()
+        if flow["status"] not in ("RECEIVED", "IN_PROGRESS"):
+            break
+        await asyncio.sleep(0.1)
+    outcome = {e["name"]: (e["status"], e["code"]) for e in flow["entries"]}
+    assert flow["status"] == "PARTIALLY_INTEGRATED"
+    assert outcome == {
+        "ok-1.xml": ("MISE_A_DISPOSITION", None),
+        "ok-2.xml": ("MISE_A_DISPOSITION", None),
+        "bad-buyer.xml": ("REJETEE", "INVOICE_INVALID"),
+        "../escape.xml": (None, "FLOW_ENTRY_UNSAFE_NAME"),
+        "inner.zip": (None, "FLOW_ENTRY_NESTED_ARCHIVE"),
+        "notes.txt": (None, "FLOW_ENTRY_NOT_AN_INVOICE"),
+    }
+    assert await count_invoices(api) == 3
