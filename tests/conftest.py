@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import sys
@@ -165,11 +166,31 @@ def task_queue() -> str:
 
 # --- API over real HTTP on loopback -----------------------------------------------------
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports below the kernel's ephemeral range.
+
+    The dev server opens its internal services on ports the kernel hands out, which could
+    take an ephemeral port picked here before the API binds it; 8000 and 7233 are safe from
+    that, and so are these.
+    """
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = random.sample(range(max(1024, ephemeral_start - 10_000), ephemeral_start), 200)
+    ports: list[int] = []
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    pytest.fail(f"fewer than {count} free ports below {ephemeral_start}")
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """One free port (see `free_ports`)."""
+    return free_ports(1)[0]
 
 
 @dataclass

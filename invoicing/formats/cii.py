@@ -88,11 +88,11 @@ def read_cii(tree: etree._ElementTree) -> Invoice:
     if (kind.namespace, kind.localname) != (CII_NS, "CrossIndustryInvoice"):
         raise InvoiceUnreadable(f"/{kind.localname}: not a CII CrossIndustryInvoice")
     doc = Node(root, NAMESPACES)
-    exchanged = _required_node(doc, "rsm:ExchangedDocument")
-    transaction = _required_node(doc, "rsm:SupplyChainTradeTransaction")
-    agreement = _required_node(transaction, "ram:ApplicableHeaderTradeAgreement")
+    exchanged = doc.required_node("rsm:ExchangedDocument")
+    transaction = doc.required_node("rsm:SupplyChainTradeTransaction")
+    agreement = transaction.required_node("ram:ApplicableHeaderTradeAgreement")
     delivery = transaction.first("ram:ApplicableHeaderTradeDelivery")
-    settlement = _required_node(transaction, "ram:ApplicableHeaderTradeSettlement")
+    settlement = transaction.required_node("ram:ApplicableHeaderTradeSettlement")
     currency = settlement.required_text("ram:InvoiceCurrencyCode")
     payee = settlement.first("ram:PayeeTradeParty")
     objects = agreement.all(
@@ -106,10 +106,10 @@ def read_cii(tree: etree._ElementTree) -> Invoice:
         specification_id=doc.required_text(
             "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID"
         ),
-        seller=_party(_required_node(agreement, "ram:SellerTradeParty")),
-        buyer=_party(_required_node(agreement, "ram:BuyerTradeParty")),
+        seller=_party(agreement.required_node("ram:SellerTradeParty")),
+        buyer=_party(agreement.required_node("ram:BuyerTradeParty")),
         totals=_totals(
-            _required_node(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation"),
+            settlement.required_node("ram:SpecifiedTradeSettlementHeaderMonetarySummation"),
             currency,
         ),
         lines=tuple(
@@ -179,13 +179,6 @@ def read_cii(tree: etree._ElementTree) -> Invoice:
     )
 
 
-def _required_node(node: Node, path: str) -> Node:
-    found = node.first(path)
-    if found is None:
-        raise InvoiceUnreadable(f"{node.location}/{path}: missing")
-    return found
-
-
 def _date(node: Node, path: str) -> date | None:
     container = node.first(path)
     if container is None:
@@ -206,12 +199,6 @@ def _required_date(node: Node, path: str) -> date:
     return value
 
 
-def _identifier(node: Node | None) -> Identifier | None:
-    if node is None or (value := node.own_text()) is None:
-        return None
-    return Identifier(value, node.attr("schemeID"))
-
-
 def _referenced_object(node: Node) -> Identifier | None:
     value = node.text("ram:IssuerAssignedID")
     return Identifier(value, node.text("ram:ReferenceTypeCode")) if value is not None else None
@@ -220,7 +207,7 @@ def _referenced_object(node: Node) -> Identifier | None:
 def _identifiers(node: Node) -> tuple[Identifier, ...]:
     return tuple(
         identifier for found in node.all("ram:ID | ram:GlobalID")
-        if (identifier := _identifier(found)) is not None
+        if (identifier := found.identifier()) is not None
     )
 
 
@@ -254,13 +241,13 @@ def _party(node: Node) -> Party:
         name=node.required_text("ram:Name"),
         trading_name=node.text("ram:SpecifiedLegalOrganization/ram:TradingBusinessName"),
         identifiers=_identifiers(node),
-        legal_registration=_identifier(node.first("ram:SpecifiedLegalOrganization/ram:ID")),
+        legal_registration=node.identifier_at("ram:SpecifiedLegalOrganization/ram:ID"),
         vat_id=node.text(f"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='{VAT_ID_SCHEME}']"),
         tax_registration_id=node.text(
             f"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='{TAX_REGISTRATION_SCHEME}']"
         ),
         legal_information=node.text("ram:Description"),
-        electronic_address=_identifier(node.first("ram:URIUniversalCommunication/ram:URIID")),
+        electronic_address=node.identifier_at("ram:URIUniversalCommunication/ram:URIID"),
         address=_address(node.first("ram:PostalTradeAddress")),
         contact=_contact(node.first("ram:DefinedTradeContact")),
     )
@@ -271,7 +258,7 @@ def _payee(node: Node) -> Payee:
     return Payee(
         name=node.required_text("ram:Name"),
         identifier=identifiers[0] if identifiers else None,
-        legal_registration=_identifier(node.first("ram:SpecifiedLegalOrganization/ram:ID")),
+        legal_registration=node.identifier_at("ram:SpecifiedLegalOrganization/ram:ID"),
     )
 
 
@@ -396,23 +383,23 @@ def _supporting_document(node: Node) -> SupportingDocument:
 
 
 def _line(node: Node) -> InvoiceLine:
-    document = _required_node(node, "ram:AssociatedDocumentLineDocument")
-    product = _required_node(node, "ram:SpecifiedTradeProduct")
-    agreement = _required_node(node, "ram:SpecifiedLineTradeAgreement")
-    settlement = _required_node(node, "ram:SpecifiedLineTradeSettlement")
-    quantity = _required_node(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
+    document = node.required_node("ram:AssociatedDocumentLineDocument")
+    product = node.required_node("ram:SpecifiedTradeProduct")
+    agreement = node.required_node("ram:SpecifiedLineTradeAgreement")
+    settlement = node.required_node("ram:SpecifiedLineTradeSettlement")
+    quantity = node.required_node("ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
     unit_code = quantity.attr("unitCode")
     if unit_code is None:
         raise InvoiceUnreadable(f"{quantity.location}/@unitCode: missing")
-    net = _required_node(agreement, "ram:NetPriceProductTradePrice")
+    net = agreement.required_node("ram:NetPriceProductTradePrice")
     gross = agreement.first("ram:GrossPriceProductTradePrice")
-    base_quantity = net.first("ram:BasisQuantity") or (
-        gross.first("ram:BasisQuantity") if gross is not None else None
-    )
+    base_quantity = net.first("ram:BasisQuantity")
+    if base_quantity is None and gross is not None:
+        base_quantity = gross.first("ram:BasisQuantity")
     line_object = settlement.first("ram:AdditionalReferencedDocument")
     return InvoiceLine(
         id=document.required_text("ram:LineID"),
-        quantity=_required_value(quantity),
+        quantity=node.required("ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", parse_decimal),
         unit_code=unit_code,
         net_amount=settlement.required(
             "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", parse_decimal
@@ -441,7 +428,7 @@ def _line(node: Node) -> InvoiceLine:
         item_description=product.joined("ram:Description"),
         seller_item_id=product.text("ram:SellerAssignedID"),
         buyer_item_id=product.text("ram:BuyerAssignedID"),
-        standard_item_id=_identifier(product.first("ram:GlobalID")),
+        standard_item_id=product.identifier_at("ram:GlobalID"),
         classifications=tuple(
             Classification(code, found.attr("listID"), found.attr("listVersionID"))
             for found in product.all("ram:DesignatedProductClassification/ram:ClassCode")
@@ -453,13 +440,6 @@ def _line(node: Node) -> InvoiceLine:
             for prop in product.all("ram:ApplicableProductCharacteristic")
         ),
     )
-
-
-def _required_value(node: Node) -> Decimal:
-    value = node.parsed(parse_decimal)
-    if value is None:
-        raise InvoiceUnreadable(f"{node.location}: missing")
-    return value
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -609,9 +589,10 @@ def _write_object(parent: etree._Element, identifier: Identifier) -> None:
 def _write_delivery(element: etree._Element, invoice: Invoice) -> None:
     delivery = invoice.delivery
     if delivery is not None:
-        if delivery.party_name or delivery.location or delivery.address:
+        if (delivery.party_name is not None or delivery.location is not None
+                or delivery.address is not None):
             ship_to = sub(element, RAM + "ShipToTradeParty")
-            _write_identifiers(ship_to, (delivery.location,) if delivery.location else ())
+            _write_identifiers(ship_to, () if delivery.location is None else (delivery.location,))
             opt(ship_to, RAM + "Name", delivery.party_name)
             _write_address(ship_to, delivery.address)
         if delivery.actual_date is not None:
@@ -632,7 +613,8 @@ def _write_settlement(settlement: etree._Element, invoice: Invoice) -> None:
     sub(settlement, RAM + "InvoiceCurrencyCode", invoice.currency)
     if invoice.payee is not None:
         payee = sub(settlement, RAM + "PayeeTradeParty")
-        _write_identifiers(payee, (invoice.payee.identifier,) if invoice.payee.identifier else ())
+        identifier = invoice.payee.identifier
+        _write_identifiers(payee, () if identifier is None else (identifier,))
         sub(payee, RAM + "Name", invoice.payee.name)
         _write_legal_organization(payee, invoice.payee.legal_registration)
     if payment is not None:
@@ -661,7 +643,8 @@ def _write_settlement(settlement: etree._Element, invoice: Invoice) -> None:
 
 def _write_payment_means(settlement: etree._Element, payment: PaymentInstructions) -> None:
     debited = payment.direct_debit.debited_account if payment.direct_debit else None
-    if not (payment.means_code or payment.credit_transfers or payment.card or debited):
+    if (payment.means_code is None and not payment.credit_transfers and payment.card is None
+            and debited is None):
         return  # only header-level terms: remittance, creditor id, mandate
     for index, transfer in enumerate(payment.credit_transfers or (None,)):
         means = sub(settlement, RAM + "SpecifiedTradeSettlementPaymentMeans")

@@ -86,7 +86,7 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
         raise InvoiceUnreadable(f"/{kind.localname}: not a UBL 2.1 Invoice or CreditNote")
     doc = Node(root, NAMESPACES)
     credit_note = kind.localname == "CreditNote"
-    seller_node = _required_node(doc, "cac:AccountingSupplierParty/cac:Party")
+    seller_node = doc.required_node("cac:AccountingSupplierParty/cac:Party")
     payee_node = doc.first("cac:PayeeParty")
     seller, seller_sepa = _party(seller_node)
     payee, payee_sepa = _payee(payee_node) if payee_node is not None else (None, None)
@@ -110,8 +110,8 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
         currency=currency,
         specification_id=doc.required_text("cbc:CustomizationID"),
         seller=seller,
-        buyer=_party(_required_node(doc, "cac:AccountingCustomerParty/cac:Party"))[0],
-        totals=_totals(_required_node(doc, "cac:LegalMonetaryTotal"), tax_amount,
+        buyer=_party(doc.required_node("cac:AccountingCustomerParty/cac:Party"))[0],
+        totals=_totals(doc.required_node("cac:LegalMonetaryTotal"), tax_amount,
                        tax_amount_accounting),
         lines=tuple(_line(node) for node in doc.all("cac:InvoiceLine | cac:CreditNoteLine")),
         vat_accounting_currency=accounting_currency,
@@ -127,7 +127,7 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
         receiving_advice_reference=doc.text("cac:ReceiptDocumentReference/cbc:ID"),
         despatch_advice_reference=doc.text("cac:DespatchDocumentReference/cbc:ID"),
         tender_or_lot_reference=doc.text("cac:OriginatorDocumentReference/cbc:ID"),
-        invoiced_object=_identifier(objects[0].first("cbc:ID")) if objects else None,
+        invoiced_object=objects[0].identifier_at("cbc:ID") if objects else None,
         buyer_accounting_reference=doc.text("cbc:AccountingCost"),
         payment_terms=doc.joined("cac:PaymentTerms/cbc:Note"),
         notes=tuple(_note(node) for node in doc.all("cbc:Note")),
@@ -153,19 +153,6 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
             and not (credit_note and node.text("cbc:DocumentTypeCode") == PROJECT_DOCUMENT_TYPE)
         ),
     )
-
-
-def _required_node(node: Node, path: str) -> Node:
-    found = node.first(path)
-    if found is None:
-        raise InvoiceUnreadable(f"{node.location}/{path}: missing")
-    return found
-
-
-def _identifier(node: Node | None) -> Identifier | None:
-    if node is None or (value := node.own_text()) is None:
-        return None
-    return Identifier(value, node.attr("schemeID"))
 
 
 def _note(node: Node) -> Note:
@@ -210,7 +197,7 @@ def _split_sepa(node: Node) -> tuple[tuple[Identifier, ...], str | None]:
     identifiers: list[Identifier] = []
     sepa: str | None = None
     for found in node.all("cac:PartyIdentification/cbc:ID"):
-        identifier = _identifier(found)
+        identifier = found.identifier()
         if identifier is None:
             continue
         if identifier.scheme == SEPA_SCHEME and sepa is None:
@@ -234,13 +221,13 @@ def _party(node: Node) -> tuple[Party, str | None]:
         name=name,
         trading_name=trading_name,
         identifiers=identifiers,
-        legal_registration=_identifier(node.first("cac:PartyLegalEntity/cbc:CompanyID")),
+        legal_registration=node.identifier_at("cac:PartyLegalEntity/cbc:CompanyID"),
         vat_id=node.text("cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"),
         tax_registration_id=node.text(
             "cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID='VAT')]/cbc:CompanyID"
         ),
         legal_information=node.text("cac:PartyLegalEntity/cbc:CompanyLegalForm"),
-        electronic_address=_identifier(node.first("cbc:EndpointID")),
+        electronic_address=node.identifier_at("cbc:EndpointID"),
         address=_address(node.first("cac:PostalAddress")),
         contact=_contact(node.first("cac:Contact")),
     )
@@ -252,7 +239,7 @@ def _payee(node: Node) -> tuple[Payee, str | None]:
     payee = Payee(
         name=node.required_text("cac:PartyName/cbc:Name"),
         identifier=identifiers[0] if identifiers else None,
-        legal_registration=_identifier(node.first("cac:PartyLegalEntity/cbc:CompanyID")),
+        legal_registration=node.identifier_at("cac:PartyLegalEntity/cbc:CompanyID"),
     )
     return payee, sepa
 
@@ -272,7 +259,7 @@ def _delivery(node: Node | None) -> Delivery | None:
         return None
     delivery = Delivery(
         party_name=node.text("cac:DeliveryParty/cac:PartyName/cbc:Name"),
-        location=_identifier(node.first("cac:DeliveryLocation/cbc:ID")),
+        location=node.identifier_at("cac:DeliveryLocation/cbc:ID"),
         actual_date=node.value("cbc:ActualDeliveryDate", parse_iso_date),
         address=_address(node.first("cac:DeliveryLocation/cac:Address")),
     )
@@ -396,14 +383,13 @@ def _supporting_document(node: Node) -> SupportingDocument:
 
 
 def _line(node: Node) -> InvoiceLine:
-    quantity = _required_node(node, "cbc:InvoicedQuantity | cbc:CreditedQuantity")
+    quantity = node.required_node("cbc:InvoicedQuantity | cbc:CreditedQuantity")
     unit_code = quantity.attr("unitCode")
     if unit_code is None:
         raise InvoiceUnreadable(f"{quantity.location}/@unitCode: missing")
-    item = _required_node(node, "cac:Item")
-    price = _required_node(node, "cac:Price")
+    item = node.required_node("cac:Item")
+    price = node.required_node("cac:Price")
     base_quantity = price.first("cbc:BaseQuantity")
-    standard_id = item.first("cac:StandardItemIdentification/cbc:ID")
     return InvoiceLine(
         id=node.required_text("cbc:ID"),
         quantity=node.required("cbc:InvoicedQuantity | cbc:CreditedQuantity", parse_decimal),
@@ -414,7 +400,7 @@ def _line(node: Node) -> InvoiceLine:
         item_name=item.required_text("cbc:Name"),
         vat_rate=item.value("cac:ClassifiedTaxCategory/cbc:Percent", parse_decimal),
         note=node.joined("cbc:Note"),
-        object_identifier=_identifier(node.first("cac:DocumentReference/cbc:ID")),
+        object_identifier=node.identifier_at("cac:DocumentReference/cbc:ID"),
         order_line_reference=node.text("cac:OrderLineReference/cbc:LineID"),
         accounting_reference=node.text("cbc:AccountingCost"),
         period=_period(node.first("cac:InvoicePeriod")),
@@ -426,7 +412,7 @@ def _line(node: Node) -> InvoiceLine:
         item_description=item.joined("cbc:Description"),
         seller_item_id=item.text("cac:SellersItemIdentification/cbc:ID"),
         buyer_item_id=item.text("cac:BuyersItemIdentification/cbc:ID"),
-        standard_item_id=_identifier(standard_id),
+        standard_item_id=item.identifier_at("cac:StandardItemIdentification/cbc:ID"),
         classifications=tuple(
             Classification(code, found.attr("listID"), found.attr("listVersionID"))
             for found in item.all("cac:CommodityClassification/cbc:ItemClassificationCode")
@@ -598,10 +584,10 @@ def _write_party(party_element: etree._Element, party: Party,
     if party.electronic_address is not None:
         sub(party_element, CBC + "EndpointID", party.electronic_address.value,
             schemeID=party.electronic_address.scheme)
+    if creditor_id is not None:  # first: the reader takes the first SEPA identification
+        _write_identification(party_element, Identifier(creditor_id, SEPA_SCHEME))
     for identifier in party.identifiers:
         _write_identification(party_element, identifier)
-    if creditor_id is not None:
-        _write_identification(party_element, Identifier(creditor_id, SEPA_SCHEME))
     if party.trading_name is not None:
         sub(sub(party_element, CAC + "PartyName"), CBC + "Name", party.trading_name)
     _write_address(party_element, "PostalAddress", party.address)
@@ -624,10 +610,10 @@ def _write_party(party_element: etree._Element, party: Party,
 
 def _write_payee(root: etree._Element, payee: Payee, creditor_id: str | None) -> None:
     element = sub(root, CAC + "PayeeParty")
-    if payee.identifier is not None:
-        _write_identification(element, payee.identifier)
     if creditor_id is not None:
         _write_identification(element, Identifier(creditor_id, SEPA_SCHEME))
+    if payee.identifier is not None:
+        _write_identification(element, payee.identifier)
     sub(sub(element, CAC + "PartyName"), CBC + "Name", payee.name)
     if payee.legal_registration is not None:
         sub(sub(element, CAC + "PartyLegalEntity"), CBC + "CompanyID",
@@ -658,9 +644,10 @@ def _write_delivery(root: etree._Element, delivery: Delivery) -> None:
 def _write_payment_means(root: etree._Element, payment: PaymentInstructions,
                          due_date: date | None) -> None:
     debit = payment.direct_debit
-    mandate = debit is not None and (debit.mandate_reference or debit.debited_account)
-    if not (payment.means_code or payment.credit_transfers or payment.card
-            or payment.remittance_information or mandate):
+    mandate = debit is not None and (debit.mandate_reference is not None
+                                     or debit.debited_account is not None)
+    if (payment.means_code is None and not payment.credit_transfers and payment.card is None
+            and payment.remittance_information is None and not mandate):
         return  # only a creditor identifier (BT-90), written with the party
     for index, transfer in enumerate(payment.credit_transfers or (None,)):
         means = sub(root, CAC + "PaymentMeans")

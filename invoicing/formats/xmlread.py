@@ -19,13 +19,15 @@ from typing import TypeVar
 from lxml import etree
 
 from core.errors import ChaineError, ErrorCode
+from invoicing.model import Identifier
 
 T = TypeVar("T")
 Namespaces = tuple[tuple[str, str], ...]
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")  # xsd:decimal: no exponent, no NaN
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?")  # xsd:date
-_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")  # UNTDID 2379 format 102: CCYYMMDD
+# ASCII digits only: Python's int() and Decimal() would also take Arabic-Indic digits.
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)  # no exponent, no NaN
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?", re.ASCII)  # xsd:date
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)  # UNTDID 2379 format 102
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -114,10 +116,27 @@ class Node:
         found = _xpath(path, self.namespaces)(self.element)
         return Node(found[0], self.namespaces) if found else None
 
+    def required_node(self, path: str) -> Node:
+        """The first element at `path`, or `InvoiceUnreadable` when there is none."""
+        found = self.first(path)
+        if found is None:
+            raise InvoiceUnreadable(f"{self.location}/{path}: missing")
+        return found
+
     def own_text(self) -> str | None:
         """The element's text, stripped; None when blank."""
         text = "".join(self.element.itertext()).strip()
         return text or None
+
+    def identifier(self) -> Identifier | None:
+        """The element's text and its `schemeID` (BT-29, BT-30, BT-34...); None when blank."""
+        value = self.own_text()
+        return Identifier(value, self.attr("schemeID")) if value is not None else None
+
+    def identifier_at(self, path: str) -> Identifier | None:
+        """The identifier at `path`, if any."""
+        found = self.first(path)
+        return found.identifier() if found is not None else None
 
     def attr(self, name: str) -> str | None:
         """An attribute's value, stripped; None when absent or blank."""

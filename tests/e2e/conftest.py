@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,30 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import free_ports
+
 READY_SECONDS = 60.0
 COMMAND_SECONDS = 60.0
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports below the kernel's ephemeral range.
-
-    The dev server opens its internal services on ports the kernel hands out, which could
-    take an ephemeral port picked here before the API binds it; 8000 and 7233 are safe from
-    that, and so are these.
-    """
-    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    candidates = random.sample(range(max(1024, ephemeral_start - 10_000), ephemeral_start), 200)
-    ports: list[int] = []
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    pytest.fail(f"fewer than {count} free ports below {ephemeral_start}")
 
 
 def chaine_command(*args: str) -> list[str]:

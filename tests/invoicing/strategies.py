@@ -18,7 +18,9 @@ Left out for both syntaxes, because one or the other has no place for it:
 - a document-level VAT total (BT-110) absent, and the VAT accounting total (BT-111)
   without the accounting currency (BT-6) or with it equal to the invoice currency (the two
   totals are told apart by currency);
-- no VAT breakdown (CII carries BT-7 and BT-8 on the breakdown only), no lines;
+- no VAT breakdown (CII carries BT-7 and BT-8 on the breakdown only), no lines, no line
+  total (BT-106): the tests also check the written XSDs, and both require lines, the
+  Factur-X EN16931 one a VAT breakdown and BT-106;
 - a VAT rate without a VAT category on an allowance or charge (CII nests the rate in it).
 Left out for UBL only:
 - a note text starting with `#` (the BT-21 subject code is written `#CODE#text`);

@@ -3,6 +3,8 @@ values, and what Chaîne writes passes the Factur-X EN16931 XSD."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -157,3 +159,17 @@ def test_a_value_that_cannot_be_interpreted_is_refused_with_its_path(
 def test_a_ubl_document_is_not_read_as_cii() -> None:
     with pytest.raises(InvoiceUnreadable, match="not a CII CrossIndustryInvoice"):
         read_cii(tree_of(named(UBL_VALID, "ubl-21-en16931.xml")))
+
+
+def test_garbage_in_any_element_is_refused_or_ignored_never_a_crash() -> None:
+    original = tree_of(named(CII_VALID, "factur-x-en16931.xml"))
+    garbage = ("", "n/a", "1e3", "-", "٢٠٢٦")
+    for index, _ in enumerate(_leaves(original)):
+        tree = copy.deepcopy(original)
+        _leaves(tree)[index].text = garbage[index % len(garbage)]
+        with contextlib.suppress(InvoiceUnreadable):
+            read_cii(tree)
+
+
+def _leaves(tree: etree._ElementTree) -> list[etree._Element]:
+    return [element for element in tree.iter(etree.Element) if len(element) == 0]
