@@ -7,7 +7,9 @@ compiled stylesheets are shared by the threads of the one worker process.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from temporalio import activity
 
@@ -18,6 +20,22 @@ from invoicing.model import Invoice
 from invoicing.validation.pipeline import Level, validate
 from store.blobs import BlobStore
 from workflows.deposits import RoutingKeys, ValidateInput, ValidationResult
+
+T = TypeVar("T")
+
+
+HEARTBEAT_SECONDS = 2.0
+
+
+def _heartbeating(function: Callable[..., T], *args: Any) -> T:
+    """Run `function` in a helper thread, heartbeating from the activity's thread meanwhile."""
+    with ThreadPoolExecutor(1, thread_name_prefix="validation") as helper:
+        future = helper.submit(function, *args)
+        while True:
+            try:
+                return future.result(timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                activity.heartbeat()
 
 
 def _text(value: object) -> str | None:
@@ -58,9 +76,13 @@ class ValidationActivities:
 
     @activity.defn(name="validate_deposit")
     def validate_deposit(self, request: ValidateInput) -> ValidationResult:
-        """Run stages (a) to (d); when the invoice reads, store its canonical JSON."""
+        """Run stages (a) to (d); when the invoice reads, store its canonical JSON.
+
+        Heartbeats while the rules run, so a worker that dies mid-way is noticed within
+        the heartbeat timeout and the validation retried elsewhere at once.
+        """
         data = self.blobs.read(request.original_sha256)
-        report, document = validate(data, request.media_type, Level(request.level))
+        report, document = _heartbeating(validate, data, request.media_type, Level(request.level))
         if document is None:
             return ValidationResult(report=report.to_json())
         try:

@@ -12,11 +12,11 @@ from lxml import etree
 
 from core.errors import ChaineError, ErrorCode
 from invoicing.document import load_document
+from invoicing.model import SIRET_SCHEME
 
 from invoicing.syntax import CII_NS, CII_RAM_NS, UBL_CAC_NS, UBL_CBC_NS
 
 _NS = {"cac": UBL_CAC_NS, "cbc": UBL_CBC_NS, "rsm": CII_NS, "ram": CII_RAM_NS}
-SIRET_SCHEME = "0009"
 
 _UBL_NUMBER = etree.XPath("/*/cbc:ID/text()", namespaces=_NS)
 _UBL_SELLER_IDS = etree.XPath(

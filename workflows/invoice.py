@@ -38,6 +38,8 @@ INVOICE_IDS = uuid.UUID("5b0d1c1e-8f61-4c1e-9a53-4c6f1d3c0a11")
 # Validation is retried until it answers: a failure of ours must never become a rejection.
 VALIDATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                                maximum_interval=timedelta(minutes=1))
+VALIDATION_TIMEOUT = timedelta(minutes=10)  # a 20 MB invoice of many thousand lines
+VALIDATION_HEARTBEAT = timedelta(seconds=10)  # a dead worker is noticed this fast
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                           maximum_interval=timedelta(seconds=30))
 
@@ -101,7 +103,8 @@ class InvoiceWorkflow:
             ValidationActivities.validate_deposit,
             ValidateInput(request.original_sha256, request.media_type),
             task_queue=self._input.cpu_task_queue,
-            start_to_close_timeout=timedelta(minutes=2),
+            start_to_close_timeout=VALIDATION_TIMEOUT,
+            heartbeat_timeout=VALIDATION_HEARTBEAT,
             retry_policy=VALIDATION_RETRY,
         )
         report = result.report

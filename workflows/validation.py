@@ -15,7 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceStoreActivities
     from activities.validation import ValidationActivities
     from workflows.deposits import FileValidation, PlatformCheck, with_platform_findings
-    from workflows.invoice import STORE_RETRY, VALIDATION_RETRY
+    from workflows.invoice import (
+        STORE_RETRY,
+        VALIDATION_HEARTBEAT,
+        VALIDATION_RETRY,
+        VALIDATION_TIMEOUT,
+    )
 
 
 @workflow.defn
@@ -29,7 +34,8 @@ class ValidationWorkflow:
             ValidationActivities.validate_deposit,
             request,
             task_queue=validation.cpu_task_queue,
-            start_to_close_timeout=timedelta(minutes=2),
+            start_to_close_timeout=VALIDATION_TIMEOUT,
+            heartbeat_timeout=VALIDATION_HEARTBEAT,
             retry_policy=VALIDATION_RETRY,
         )
         if request.level != "full" or result.keys is None:

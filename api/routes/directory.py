@@ -10,18 +10,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
 
-from api.deps import CurrentPrincipal, SessionDep, require_roles
-from api.schemas import ResponseModel
+from api.deps import CurrentPrincipal, SessionDep, require_json, require_roles
+from api.schemas import RequestModel, ResponseModel
 from core.principals import Principal, Role
 from directory.identifiers import IdentifierScheme, check_identifier, check_siren, check_siret
-from directory.records import StructureCategory
+from directory.records import ServiceRecord, StructureCategory, StructureRecord
 from store.directory import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     DirectoryRepository,
     StructureNotFound,
     SupplierNotFound,
+    UpsertOutcome,
 )
 
 router = APIRouter(prefix="/v1", tags=["directory"])
@@ -162,3 +165,57 @@ async def get_supplier(
         # The same answer whether it does not exist or is not the caller's: never reveal.
         raise SupplierNotFound(f"no supplier {scheme} {identifier} is visible to this client")
     return SupplierPublic.model_validate(supplier)
+
+
+class ServiceUpsert(RequestModel):
+    """A service of a structure, as an operator sets it."""
+
+    code: str = Field(min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+    active: bool = True
+
+
+class StructureUpsert(RequestModel):
+    """A structure's fields and services; services not listed are left as they are."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+    category: StructureCategory
+    active: bool = True
+    service_code_required: bool = False
+    commitment_required: bool = False
+    payment_status_not_reported: bool = False
+    services: list[ServiceUpsert] = Field(default_factory=list, max_length=1000)
+
+
+@router.put(
+    "/structures/{siret}",
+    response_model=StructurePublic,
+    summary="Create or update a public structure (operators)",
+    dependencies=[Depends(require_json)],
+    responses={201: {"description": "created"}, 200: {"description": "updated or unchanged"}},
+)
+async def put_structure(
+    _: Annotated[Principal, Depends(require_roles(Role.OPS))],
+    session: SessionDep,
+    siret: str,
+    body: StructureUpsert,
+) -> JSONResponse:
+    """Upsert one structure by SIRET, as a directory import line would."""
+    record = StructureRecord(
+        siret=check_siret(siret),
+        name=body.name,
+        category=body.category,
+        active=body.active,
+        service_code_required=body.service_code_required,
+        commitment_required=body.commitment_required,
+        payment_status_not_reported=body.payment_status_not_reported,
+        services=tuple(ServiceRecord(s.code, s.name, s.active) for s in body.services),
+    )
+    repository = DirectoryRepository(session)
+    outcome = await repository.upsert_structure(record)
+    await session.commit()
+    stored = await repository.structure(record.siret)
+    return JSONResponse(
+        StructurePublic.model_validate(stored).model_dump(mode="json"),
+        status_code=201 if outcome is UpsertOutcome.CREATED else 200,
+    )

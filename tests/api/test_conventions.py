@@ -181,3 +181,71 @@ class TestLimits:
         assert_problem(limited, 429, "RATE_LIMITED")
         assert int(limited.headers["retry-after"]) >= 1
         assert (await other.get("/v1/me")).status_code == 200, "another client has its own bucket"
+
+
+async def test_refused_fields_are_pointed_at(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    response = await ops.put(f"/v1/structures/{MINISTRY}", json={
+        "name": "", "category": "EMPIRE", "services": [{"code": "A", "name": "x", "active": "maybe"}],
+    })
+    body = assert_problem(response, 422, "VALIDATION_FAILED")
+    pointers = {e["pointer"] for e in body["errors"]}
+    assert pointers == {"/name", "/category", "/services/0/active"}
+
+
+async def test_server_owned_fields_cannot_be_set(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    response = await ops.put(f"/v1/structures/{MINISTRY}", json={
+        "name": "Ministère", "category": "STATE", "id": 7, "siren": "110002011",
+    })
+    body = assert_problem(response, 422, "VALIDATION_FAILED")
+    assert {(e["pointer"], e["type"]) for e in body["errors"]} == {
+        ("/id", "extra_forbidden"), ("/siren", "extra_forbidden")
+    }
+
+
+async def test_a_json_body_in_another_media_type_is_415(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    response = await ops.put(f"/v1/structures/{MINISTRY}", content=b'{"name": "x"}',
+                             headers={"Content-Type": "text/plain"})
+    assert_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+async def test_malformed_json_is_422(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    response = await ops.put(f"/v1/structures/{MINISTRY}", content=b'{"name": ',
+                             headers={"Content-Type": "application/json"})
+    assert_problem(response, 422, "VALIDATION_FAILED")
+
+
+async def test_an_operator_creates_then_updates_a_structure(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    body = {"name": "Ministère des tests", "category": "STATE",
+            "services": [{"code": "DIR1", "name": "Direction 1"}]}
+    created = await ops.put(f"/v1/structures/{MINISTRY}", json=body)
+    updated = await ops.put(f"/v1/structures/{MINISTRY}", json={**body, "active": False})
+    assert (created.status_code, updated.status_code) == (201, 200)
+    assert updated.json()["active"] is False
+    services = (await ops.get(f"/v1/structures/{MINISTRY}/services")).json()
+    assert [s["code"] for s in services] == ["DIR1"]
+
+
+async def test_only_operators_edit_the_directory(api: ApiServer) -> None:
+    buyer = await api.as_role(Role.BUYER, MINISTRY)
+    response = await buyer.put(f"/v1/structures/{MINISTRY}",
+                               json={"name": "x", "category": "STATE"})
+    assert_problem(response, 403, "FORBIDDEN_ROLE")
+
+
+async def test_integers_out_of_range_are_422_not_500(api: ApiServer) -> None:
+    ops = await api.as_role(Role.OPS)
+    for query in ("limit=0", "limit=999999999999999999999999", "after=-1",
+                  "after=99999999999999999999999999999"):
+        assert_problem(await ops.get(f"/v1/structures?{query}"), 422, "VALIDATION_FAILED")
+
+
+async def test_openapi_names_every_schema(api: ApiServer) -> None:
+    spec = (await api.anonymous().get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    assert {"StructurePublic", "StructureUpsert", "InvoiceDeposited", "Token"} <= set(schemas)
+    assert not [name for name in schemas if name.startswith(("Body_", "Response_"))]
