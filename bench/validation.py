@@ -94,7 +94,7 @@ def rss_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6, help="timed rounds over the invoices")
+    parser.add_argument("--rounds", type=int, default=12, help="timed rounds over the invoices")
     parser.add_argument("--count", type=int, default=10_000, help="validations for the RSS")
     args = parser.parse_args()
 

@@ -195,14 +195,23 @@ def _xml_attachments(data: bytes, max_bytes: int) -> list[tuple[str, bytes]]:
         "run_length_maximum_output_length": MAX_XML_BYTES,
         "brotli_maximum_output_length": MAX_XML_BYTES,
     }
+    found: list[tuple[str, bytes]] = []
+    inflated = 0
     try:
         with apply_configuration(**limits):
-            reader = PdfReader(io.BytesIO(data), strict=False)
-            return [
-                (attachment.name[:_NAME_SHOWN], attachment.content)
-                for attachment in reader.attachment_list
-                if attachment.name.lower().endswith(".xml")
-            ]
+            for attachment in PdfReader(io.BytesIO(data), strict=False).attachment_list:
+                if not attachment.name.lower().endswith(".xml"):
+                    continue
+                content = attachment.content
+                inflated += len(content)
+                if inflated > MAX_XML_BYTES:  # a few zip bombs are as bad as one big one
+                    raise XmlRefused(
+                        ErrorCode.PDF_TOO_LARGE,
+                        f"the XML files embedded in the PDF exceed {MAX_XML_BYTES} bytes",
+                    )
+                found.append((attachment.name[:_NAME_SHOWN], content))
+    except XmlRefused:
+        raise
     except LimitReachedError as exc:
         raise XmlRefused(ErrorCode.PDF_TOO_LARGE, f"PDF exceeds a reading limit: {exc}") from None
     except Exception as exc:
@@ -211,3 +220,4 @@ def _xml_attachments(data: bytes, max_bytes: int) -> list[tuple[str, bytes]]:
         raise XmlRefused(
             ErrorCode.PDF_INVALID, f"PDF not readable: {type(exc).__name__}: {exc}"
         ) from None
+    return found

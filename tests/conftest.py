@@ -25,6 +25,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -279,6 +280,16 @@ async def api(
         await client.aclose()
     server.should_exit = True
     thread.join(timeout=10)
+    await end_workflows_of(temporal_env.client, task_queue)
+
+
+async def end_workflows_of(client: Client, task_queue: str) -> None:
+    """Terminate the workflows a test left running, so the next test can reuse their ids."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    async for execution in client.list_workflows(query):
+        await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate(
+            reason="end of test"
+        )
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ Safe to call from several threads at once: Temporal runs it as a sync activity o
 `ThreadPoolExecutor` (the `chaine-cpu` queue). Per process there is one saxonche processor,
 created lazily on first use and never before a fork: saxonche crashes a process that creates
 a processor after forking from a parent that had one (see ARCHITECTURE.md, "Checked on this
-machine"). Stylesheets are compiled once per process, XSDs loaded once per thread; call
-`warm_up()` at worker start so the first invoice does not pay for it.
+machine"). Stylesheets are compiled and XSDs loaded once per process; call `warm_up()` at
+worker start so the first invoice does not pay for it.
 """
 
 from __future__ import annotations
@@ -75,6 +75,6 @@ def validate_document(
 
 
 def warm_up() -> None:
-    """Start Saxon, compile every stylesheet and load every XSD, in the calling thread."""
+    """Start Saxon, compile every stylesheet and load every XSD (about 5 s, once per process)."""
     load_schemas()
     schematron.compile_stylesheets()

@@ -46,7 +46,6 @@ _FAILED_ASSERT = f"{{{SVRL_NS}}}failed-assert"
 _SUCCESSFUL_REPORT = f"{{{SVRL_NS}}}successful-report"
 _TEXT = f"{{{SVRL_NS}}}text"
 _WARNING_FLAGS = frozenset({"warning", "information", "info"})
-_SVRL_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 class Stylesheet(StrEnum):
@@ -95,10 +94,10 @@ class _Saxon:
     def clone(self, stylesheet: Stylesheet) -> PyXsltExecutable:
         """A private copy of the compiled stylesheet, compiling it on first use."""
         with self._lock:
+            processor = self._started()
             compiled = self._compiled.get(stylesheet)
             if compiled is None:
-                compiler = self._started().new_xslt30_processor()
-                compiled = compiler.compile_stylesheet(
+                compiled = processor.new_xslt30_processor().compile_stylesheet(
                     stylesheet_file=str(official_artefact(stylesheet))
                 )
                 self._compiled[stylesheet] = compiled
@@ -202,7 +201,9 @@ def findings_from_svrl(svrl: str, stage: Stage) -> tuple[Finding, ...]:
     """Every failed assertion and successful report of an SVRL output, in document order."""
     if "failed-assert" not in svrl and "successful-report" not in svrl:
         return ()  # the usual case for a valid invoice: no need to parse the report
-    root = etree.fromstring(svrl.encode("utf-8"), _SVRL_PARSER)
+    # Our stylesheets' own output, but it quotes invoice values: no entities, no size cap.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    root = etree.fromstring(svrl.encode("utf-8"), parser)
     return tuple(
         Finding(
             rule=element.get("id") or _unnamed(element),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import resource
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,11 +59,15 @@ def pdf_with(*attachments: tuple[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def handmade_pdf(catalog_entries: bytes) -> bytes:
-    """A PDF written byte by byte (pypdf would refuse to write a hostile one)."""
+def handmade_pdf(catalog_entries: bytes, *more_objects: bytes) -> bytes:
+    """A PDF written byte by byte (pypdf would refuse to write a hostile one).
+
+    Objects 1 and 2 are the catalog and an empty page tree; `more_objects` are 3, 4...
+    """
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R " + catalog_entries + b" >>",
         b"<< /Type /Pages /Kids [] /Count 0 >>",
+        *more_objects,
     ]
     out = io.BytesIO(b"%PDF-1.7\n")
     out.seek(0, io.SEEK_END)
@@ -77,6 +82,24 @@ def handmade_pdf(catalog_entries: bytes) -> bytes:
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
     out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return out.getvalue()
+
+
+def pdf_with_zip_bombs(*inflated_sizes: int) -> bytes:
+    """A PDF embedding XML files that each inflate from a few KB to the given size."""
+    names, objects = [], []
+    for number, size in enumerate(inflated_sizes):
+        spec, stream = 3 + 2 * number, 4 + 2 * number
+        names.append(b"(bomb%d.xml) %d 0 R" % (number, spec))
+        packed = zlib.compress(b"<a>" + b" " * size + b"</a>", 9)
+        spec_body = b"<< /Type /Filespec /F (bomb%d.xml) /EF << /F %d 0 R >> >>"
+        objects.append(spec_body % (number, stream))
+        objects.append(
+            b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+            + packed
+            + b"\nendstream"
+        )
+    catalog = b"/Names << /EmbeddedFiles << /Names [" + b" ".join(names) + b"] >> >>"
+    return handmade_pdf(catalog, *objects)
 
 
 def renamed_root(path: Path, tag: str) -> bytes:
@@ -278,6 +301,27 @@ def test_deeply_nested_pdf_objects_are_refused_without_recursion_error() -> None
         refused = refusal(handmade_pdf(nested))
 
     assert refused.code is ErrorCode.PDF_INVALID
+
+
+def test_embedded_xml_inflating_past_the_xml_limit_is_refused_as_too_large() -> None:
+    bomb = pdf_with_zip_bombs(30 * 1024 * 1024)
+
+    with bounded(seconds=5):
+        refused = refusal(bomb)
+
+    assert len(bomb) < 100_000
+    assert refused.code is ErrorCode.PDF_TOO_LARGE
+    assert "decompressing" in refused.detail  # pypdf stopped inflating at our limit
+
+
+def test_several_embedded_xml_bombs_are_refused_on_their_total_size() -> None:
+    bombs = pdf_with_zip_bombs(*[8 * 1024 * 1024] * 4)
+
+    with bounded(seconds=5):
+        refused = refusal(bombs)
+
+    assert refused.code is ErrorCode.PDF_TOO_LARGE
+    assert "XML files embedded in the PDF exceed" in refused.detail
 
 
 def test_50_mb_pdf_is_refused_as_too_large_before_parsing() -> None:
