@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -87,6 +88,7 @@ class InvoiceStoreActivities:
             original_size=request.original_size,
             original_filename=request.filename,
             canonical_sha256=record.canonical_sha256,
+            attachments=[asdict(attachment) for attachment in request.attachments],
             report=record.report,
             deposited_at=request.received_at,
         )

@@ -5,11 +5,12 @@ lxml parse and XSD validation, then the EN 16931 and BR-FR stylesheets with saxo
 compiled once, nothing else. The pipeline adds hardened parsing, syntax and profile
 detection, artefact selection and the SVRL-to-findings reading; the ratio says what that
 costs. Both run in one thread pinned to one CPU, invoice by invoice in alternation (so Saxon's
-garbage collections fall on both alike), and are timed in process CPU time, so that other
-processes sharing the machine do not skew the figures (wall-clock figures are printed too).
+garbage collections fall on both alike), timed in process CPU time; the figures are the
+median round's, so that other processes sharing the machine do not skew them (wall-clock
+figures are printed too).
 
-Then the pipeline runs `--count` more times (10,000 by default, about 2 to 3 minutes here)
-and the growth of the resident set size is reported: it should stay flat.
+Then the pipeline runs `--count` more times (10,000 by default: the whole script takes about
+3 minutes here) and the resident set size is sampled as it goes: it should stay flat.
 
 Run: `.venv/bin/python bench/validation.py [--count N] [--rounds N]`.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import time
 from collections.abc import Callable
 
@@ -69,20 +71,30 @@ def pipeline(data: bytes) -> None:
 Runner = Callable[[bytes], None]
 
 
-def timed(runners: dict[str, Runner], invoices: list[bytes], rounds: int) -> dict[str, float]:
-    """CPU and wall seconds per runner, running them in turn on each invoice."""
-    spent = {f"{name} {clock}": 0.0 for name in runners for clock in ("cpu", "wall")}
+def timed(
+    runners: dict[str, Runner], invoices: list[bytes], rounds: int
+) -> dict[str, list[float]]:
+    """Invoices/s of each runner in each round, by CPU and by wall clock.
+
+    The runners take turns on each invoice, so a round's figures share its disturbances.
+    """
+    rates: dict[str, list[float]] = {
+        f"{name} {clock}": [] for name in runners for clock in ("cpu", "wall")
+    }
     for round_number in range(rounds):
         order = list(runners.items())
         if round_number % 2:
             order.reverse()  # neither always runs right after the other's garbage
+        spent = dict.fromkeys(rates, 0.0)
         for data in invoices:
             for name, run in order:
                 cpu, wall = time.process_time(), time.perf_counter()
                 run(data)
                 spent[f"{name} cpu"] += time.process_time() - cpu
                 spent[f"{name} wall"] += time.perf_counter() - wall
-    return spent
+        for key, seconds in spent.items():
+            rates[key].append(len(invoices) / seconds)
+    return rates
 
 
 def rss_mib() -> float:
@@ -94,7 +106,7 @@ def rss_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12, help="timed rounds over the invoices")
+    parser.add_argument("--rounds", type=int, default=16, help="timed rounds over the invoices")
     parser.add_argument("--count", type=int, default=10_000, help="validations for the RSS")
     args = parser.parse_args()
 
@@ -105,24 +117,27 @@ def main() -> None:
     runners: dict[str, Runner] = {"pipeline": pipeline, "bare": bare}
     timed(runners, invoices, rounds=2)  # let caches and Saxon's heap settle
 
-    spent = timed(runners, invoices, args.rounds)
-    done = len(invoices) * args.rounds
-    rate = {key: done / seconds for key, seconds in spent.items()}
+    # Medians of the rounds: a round disturbed by another process on the machine is ignored.
+    per_round = timed(runners, invoices, args.rounds)
+    rate = {key: statistics.median(rates) for key, rates in per_round.items()}
     value, ceiling = rate["pipeline cpu"], rate["bare cpu"]
     size = sum(map(len, invoices)) / len(invoices) / 1024
     print(f"{len(invoices)} UBL invoices of {size:.1f} KiB on average, {args.rounds} rounds")
-    print("invoices/s on one core              CPU time   wall clock")
-    print(f"pipeline (stages a-d, findings)    {value:8.1f}     {rate['pipeline wall']:8.1f}")
-    print(f"bare artefacts (XSD, 2 XSLT)       {ceiling:8.1f}     {rate['bare wall']:8.1f}")
+    print("invoices/s on one core (median round)  CPU time   wall clock")
+    print(f"pipeline (stages a-d, findings)       {value:8.1f}     {rate['pipeline wall']:8.1f}")
+    print(f"bare artefacts (XSD, 2 XSLT)          {ceiling:8.1f}     {rate['bare wall']:8.1f}")
 
-    before = rss_mib()
+    samples = [rss_mib()]  # RSS after each fifth of the run: a leak climbs, a heap plateaus
     started = time.perf_counter()
     for n in range(args.count):
         pipeline(invoices[n % len(invoices)])
+        if (n + 1) % max(1, args.count // 5) == 0:
+            samples.append(rss_mib())
     elapsed = time.perf_counter() - started
     print(
-        f"RSS {before:.0f} MiB -> {rss_mib():.0f} MiB over {args.count} validations "
-        f"({elapsed:.0f} s, {args.count / elapsed:.1f} invoices/s)"
+        f"RSS over {args.count} validations ({elapsed:.0f} s, {args.count / elapsed:.1f}/s): "
+        + " -> ".join(f"{mib:.0f}" for mib in samples)
+        + f" MiB, growth {samples[-1] - samples[0]:+.0f} MiB"
     )
     print(
         f"BENCH validation value={value:.1f} unit=invoices/s ceiling={ceiling:.1f} "

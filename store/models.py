@@ -204,6 +204,7 @@ class Invoice(Timestamped, Base):
     original_size: Mapped[int] = mapped_column(Integer)
     original_filename: Mapped[str | None] = mapped_column(String(255))
     canonical_sha256: Mapped[str | None] = mapped_column(String(64))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     deposited_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -20,6 +19,7 @@ from workers.connection import connect
 from workers.registry import Registrations, registrations
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 5
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -59,9 +59,10 @@ def build_workers(
 
 
 async def run_workers(settings: Settings) -> None:
-    """Run the workers until a stop signal, then shut them down before the thread pool.
+    """Run the workers until a stop signal or a fatal worker error, then shut them down.
 
-    A fatal worker error ends the process with that error.
+    Shutdown is bounded: with Temporal gone (its server stopped with us), polls would
+    retry for long, and a supervisor stopping the stack should not wait for them.
     """
     stop = _stop_on_signals()
     client = await connect(settings)
@@ -77,12 +78,18 @@ async def run_workers(settings: Settings) -> None:
         workers = build_workers(
             client, regs, settings.task_queue, settings.cpu_task_queue, cpu_pool, cpu_threads
         )
-        async with AsyncExitStack() as running:
-            for worker in workers:
-                await running.enter_async_context(worker)
-            await stop.wait()
-            log.info("stopping workers")
-        # Leaving the stack shut the workers down, last started first; leaving the `with`
-        # joins the pool's threads. The client holds no resource beyond its connection.
+        runs = [asyncio.create_task(worker.run()) for worker in workers]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *runs], return_when=asyncio.FIRST_COMPLETED)
+        log.info("stopping workers")
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        except TimeoutError:
+            log.warning("workers did not stop within %s s; leaving anyway", SHUTDOWN_SECONDS)
+        stopping.cancel()
+        failed = [run.exception() for run in runs if run.done() and not run.cancelled()]
     await engine.dispose()
+    if errors := [error for error in failed if error is not None]:
+        raise errors[0]
     log.info("workers stopped")

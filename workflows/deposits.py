@@ -21,6 +21,16 @@ class InvoiceInput:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A supporting file deposited beside the invoice, stored as a blob."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class DepositRequest:
     """A file a supplier deposited, already stored as a blob."""
 
@@ -32,6 +42,7 @@ class DepositRequest:
     channel: str = "api"
     filename: str | None = None
     flow_id: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ workflow validates (queue `chaine-cpu`) and records, and the update returns the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -31,7 +32,13 @@ from store.blobs import BlobStore
 from store.idempotency import IdempotencyRepository
 from store.invoices import InvoiceRepository
 from store.models import Invoice
-from workflows.deposits import DepositOutcome, DepositRequest, FileValidation, ValidateInput
+from workflows.deposits import (
+    Attachment,
+    DepositOutcome,
+    DepositRequest,
+    FileValidation,
+    ValidateInput,
+)
 from workflows.invoice_client import InvoiceQueues, PendingDeposit, deposit_invoice
 from workflows.validation import ValidationWorkflow
 
@@ -40,6 +47,7 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 InvoiceId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Invoice id")]
 Supplier = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+MAX_ATTACHMENTS = 20
 
 
 class InvoiceNotFound(ChaineError):
@@ -107,6 +115,7 @@ class InvoicePublic(ResponseModel):
     currency: str | None
     amount_due: str | None
     original: dict[str, Any]
+    attachments: list[dict[str, Any]]
     history: list[StatusChange]
     invoice: dict[str, Any] | None
 
@@ -118,18 +127,24 @@ def _blobs(request: Request) -> BlobStore:
 Blobs = Annotated[BlobStore, Depends(_blobs)]
 
 
-async def _receive(request: Request, blobs: BlobStore, settings: Settings) -> StoredUpload:
-    """Store the invoice file of a raw or multipart body."""
+async def _receive(
+    request: Request, blobs: BlobStore, settings: Settings
+) -> tuple[StoredUpload, list[StoredUpload]]:
+    """Store the invoice file of a raw or multipart body, and the multipart attachments."""
     media_type = media_type_of(request.headers.get("content-type"))
     if media_type in INVOICE_MEDIA_TYPES:
         blob = await store_body(request, blobs, settings.upload_max_bytes)
-        return StoredUpload(blob, media_type, None)
+        return StoredUpload(blob, media_type, None), []
     if media_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
+        form = await request.form(max_files=MAX_ATTACHMENTS + 1, max_fields=MAX_ATTACHMENTS + 1)
         upload = form.get("invoice")
         if upload is None or isinstance(upload, str):
             raise UnsupportedInvoiceMedia("a multipart deposit carries the file in part 'invoice'")
-        return await store_upload(upload, blobs, settings.upload_max_bytes)
+        attachments = [
+            await store_upload(part, blobs, settings.upload_max_bytes)
+            for part in form.getlist("attachments") if not isinstance(part, str)
+        ]
+        return await store_upload(upload, blobs, settings.upload_max_bytes), attachments
     raise UnsupportedInvoiceMedia(
         "send the invoice as application/xml, application/pdf or multipart/form-data, "
         f"not {media_type or 'an undeclared type'}"
@@ -189,12 +204,15 @@ async def post_invoice(
 ) -> Response:
     """Deposit an invoice for one of your SIRETs; the answer carries its validation report."""
     received_at = datetime.now(UTC)
-    upload = await _receive(request, blobs, settings)
+    upload, attachments = await _receive(request, blobs, settings)
+    request_sha256 = hashlib.sha256(
+        " ".join(u.blob.sha256 for u in (upload, *attachments)).encode()
+    ).hexdigest()
     since = received_at - settings.idempotency_retention
     if idempotency_key:
         kept = await IdempotencyRepository(session).find(principal.client_id, idempotency_key, since)
         if kept is not None:
-            if kept.request_sha256 != upload.blob.sha256:
+            if kept.request_sha256 != request_sha256:
                 raise KeyReused("this Idempotency-Key was used with another body")
             headers = {"Location": kept.location} if kept.location else None
             media = "application/problem+json" if kept.status_code >= 400 else "application/json"
@@ -210,6 +228,8 @@ async def post_invoice(
         depositor=principal.client_id,
         received_at=received_at,
         filename=upload.filename,
+        attachments=[Attachment(a.blob.sha256, a.blob.size, a.media_type, a.filename)
+                     for a in attachments],
     )
     async with temporal_unavailable():
         outcome = await deposit_invoice(temporal, _queues(settings), seller, number, request_,
@@ -217,7 +237,7 @@ async def post_invoice(
     response = _deposit_response(outcome, seller, number)
     if idempotency_key and response.status_code != 202:
         await IdempotencyRepository(session).keep(
-            principal.client_id, idempotency_key, upload.blob.sha256, response.status_code,
+            principal.client_id, idempotency_key, request_sha256, response.status_code,
             json.loads(bytes(response.body)), response.headers.get("location"), since,
         )
         await session.commit()
@@ -238,7 +258,7 @@ async def validate_invoice(
     level: Annotated[Level, Query(description="`en16931`: stages a-c only")] = Level.FULL,
 ) -> JSONResponse:
     """The report the file would get at deposit (`full`), or for EN 16931 alone."""
-    upload = await _receive(request, blobs, settings)
+    upload, _ = await _receive(request, blobs, settings)
     check = ValidateInput(upload.blob.sha256, upload.media_type, level.value)
     async with temporal_unavailable():
         report = await temporal.execute_workflow(
@@ -283,6 +303,7 @@ async def get_invoice(
         original={"sha256": invoice.original_sha256, "size": invoice.original_size,
                   "media_type": invoice.original_media_type,
                   "filename": invoice.original_filename},
+        attachments=invoice.attachments,
         history=[StatusChange.model_validate(change) for change in history],
         invoice=canonical,
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import io
 import zipfile
 
 import httpx
 import pytest
+from facturx import generate_from_binary
+from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from core.principals import Role
@@ -243,14 +246,50 @@ async def test_a_file_that_is_not_xml_is_rejected_and_recorded(
     assert await count_invoices(api) == 1
 
 
-async def test_multipart_deposit(supplier: httpx.AsyncClient) -> None:
+async def test_multipart_deposit_with_attachments(supplier: httpx.AsyncClient) -> None:
+    timesheet = "%PDF-1.4 relevé d'heures".encode()
     response = await supplier.post(
         "/v1/invoices",
-        files={"invoice": ("facture.xml", ubl(number="F-2026-110"), "application/xml")},
+        files=[("invoice", ("facture.xml", ubl(number="F-2026-110"), "application/xml")),
+               ("attachments", ("releve.pdf", timesheet, "application/pdf"))],
     )
     assert response.status_code == 201, response.text
     invoice = (await supplier.get(response.headers["location"])).json()
     assert invoice["original"]["filename"] == "facture.xml"
+    assert invoice["attachments"] == [{
+        "sha256": hashlib.sha256(timesheet).hexdigest(), "size": len(timesheet),
+        "media_type": "application/pdf", "filename": "releve.pdf",
+    }]
+
+
+def factur_x(xml_invoice: bytes) -> bytes:
+    """A Factur-X PDF: a blank page with the CII invoice embedded, by the factur-x library."""
+    page = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(page)
+    return generate_from_binary(page.getvalue(), xml_invoice, check_xsd=True)
+
+
+async def test_a_factur_x_pdf_is_accepted_with_its_profile(supplier: httpx.AsyncClient) -> None:
+    pdf = factur_x(write_invoice(an_invoice(number="F-2026-111"), Syntax.CII))
+    response = await supplier.post("/v1/invoices", content=pdf,
+                                   headers={"Content-Type": "application/pdf"})
+    assert response.status_code == 201, response.text
+    invoice = (await supplier.get(response.headers["location"])).json()
+    assert (invoice["syntax"], invoice["profile"]) == ("FACTURX", "EN16931")
+    assert (await supplier.get(f"{response.headers['location']}/original")).content == pdf
+
+
+async def test_a_pdf_without_invoice_is_rejected_with_its_code(supplier: httpx.AsyncClient) -> None:
+    page = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(page)
+    response = await supplier.post("/v1/invoices", content=page.getvalue(),
+                                   headers={"Content-Type": "application/pdf"})
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    assert [f["rule"] for f in problem["report"]["findings"]] == ["PDF_NO_INVOICE_XML"]
 
 
 async def test_validation_without_deposit_records_nothing(
@@ -275,6 +314,7 @@ async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncCli
         archive.writestr("../escape.xml", ubl(number="F-2026-204"))
         archive.writestr("inner.zip", b"PK\x03\x04 nested")
         archive.writestr("notes.txt", b"hello")
+        archive.writestr("bomb.xml", b"<" + b" " * 5_000_000)  # deflates about 1000:1
     response = await supplier.post("/v1/flows", content=buffer.getvalue(),
                                    headers={"Content-Type": "application/zip"})
     assert response.status_code == 202, response.text
@@ -293,5 +333,6 @@ async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncCli
         "../escape.xml": (None, "FLOW_ENTRY_UNSAFE_NAME"),
         "inner.zip": (None, "FLOW_ENTRY_NESTED_ARCHIVE"),
         "notes.txt": (None, "FLOW_ENTRY_NOT_AN_INVOICE"),
+        "bomb.xml": (None, "FLOW_ENTRY_TOO_LARGE"),
     }
     assert await count_invoices(api) == 3

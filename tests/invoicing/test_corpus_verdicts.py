@@ -14,7 +14,7 @@ import pytest
 
 from core.config import Settings
 from core.errors import ErrorCode
-from invoicing.document import Profile
+from invoicing.document import Profile, load_document
 from invoicing.syntax import Syntax
 from invoicing.validation.pipeline import Level, validate
 from invoicing.validation.report import Severity, Stage, ValidationReport
@@ -43,6 +43,32 @@ def test_the_corpus_folders_hold_what_the_manifest_counts() -> None:
     assert len(names("cii/source-flagged")) == 2
     assert len(names("facturx/valid")) == 12
     assert len(names("facturx/invalid")) == 12
+
+
+# --- profiles ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("path", "profile"),
+    [
+        ("ubl/valid/BIS3_Invoice_positive.XML", Profile.PEPPOL_BIS3),
+        ("ubl/valid/XRECHNUNG_Einfach.ubl.xml", Profile.XRECHNUNG),
+        ("ubl/valid/guide-example1.xml", Profile.EN16931),
+        ("ubl/valid/ubl-21-extended-ctc-fr.xml", Profile.EXTENDED_CTC_FR),
+        ("cii/valid/factur-x-basic.xml", Profile.BASIC),
+        ("cii/valid/mustang_testout-XR.xml", Profile.XRECHNUNG),
+        ("cii/valid/CII-BR-CO-10-RoundingIssue.xml",
+         "urn:ferd:CrossIndustryDocument:invoice:1p0:comfort"),
+        ("facturx/invalid/Facture_FR_BASIC.pdf", Profile.BASIC),  # FNFE 2018 colon form
+        ("facturx/valid/zugferd_2p0_MINIMUM.pdf", Profile.MINIMUM),
+        ("facturx/valid/zugferd_2p0_EXTENDED_Warenrechnung.pdf", Profile.EXTENDED),
+        ("facturx/valid/Facture_FR_BASICWL.pdf", Profile.BASIC_WL),
+    ],
+)
+def test_bt_24_is_read_as_a_short_profile_name_or_kept_raw(path: str, profile: str) -> None:
+    document = load_document((INVOICES / path).read_bytes())
+
+    assert document.profile == profile
+    assert document.customization_id is not None
 
 
 # --- UBL ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Invoice intake: invoices, status history, idempotent responses, flows
 
-Revision ID: 9ee6d4112e53
+Revision ID: 5da8fb9d34d6
 Revises: 6c2c75987ace
-Create Date: 2026-11-23 15:17:24.712029
+Create Date: 2026-11-23 15:32:18.168939
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.models
 
-revision: str = '9ee6d4112e53'
+revision: str = '5da8fb9d34d6'
 down_revision: str | None = '6c2c75987ace'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('original_size', sa.Integer(), nullable=False),
     sa.Column('original_filename', sa.String(length=255), nullable=True),
     sa.Column('canonical_sha256', sa.String(length=64), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('report', sa.JSON(), nullable=False),
     sa.Column('deposited_at', store.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('created_at', store.models.UtcDateTime(timezone=True), nullable=False),
