@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -70,6 +71,7 @@ def submit(
     for entry in flow["entries"]:
         table.add_row(entry["name"], entry["invoice_id"] or "", entry["status"] or "",
                       entry["code"] or "", " ".join(entry["fatal_rules"]))
-    Console().print(table)
+    # Piped into a file or another program, keep whole values rather than fit 80 columns.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     if flow["status"] != "INTEGRATED":
         raise typer.Exit(1)

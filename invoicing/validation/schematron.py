@@ -100,6 +100,9 @@ class _Saxon:
                 compiled = processor.new_xslt30_processor().compile_stylesheet(
                     stylesheet_file=str(official_artefact(stylesheet))
                 )
+                # The SVRL is read by a parser, not by people: unindented, it is ~20 %
+                # shorter to write and to parse. Clones inherit the property.
+                compiled.set_property("!indent", "no")
                 self._compiled[stylesheet] = compiled
             return compiled.clone()
 
@@ -202,7 +205,9 @@ def findings_from_svrl(svrl: str, stage: Stage) -> tuple[Finding, ...]:
     if "failed-assert" not in svrl and "successful-report" not in svrl:
         return ()  # the usual case for a valid invoice: no need to parse the report
     # Our stylesheets' own output, but it quotes invoice values: no entities, no size cap.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=True, collect_ids=False
+    )
     root = etree.fromstring(svrl.encode("utf-8"), parser)
     return tuple(
         Finding(
