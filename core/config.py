@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     payment_deadline_local_authority: timedelta = Field(timedelta(days=30), gt=timedelta(0))
     payment_deadline_hospital: timedelta = Field(timedelta(days=50), gt=timedelta(0))
     payment_deadline_other: timedelta = Field(timedelta(days=60), gt=timedelta(0))
+    # R2192-29: after an interruption, a new deadline opens (30 days, or the balance if longer).
+    payment_deadline_after_interruption: timedelta = Field(timedelta(days=30), gt=timedelta(0))
     # CCAG Travaux: the project manager (MOE) validates a works statement within 15 days.
     moe_validation: timedelta = Field(timedelta(days=15), gt=timedelta(0))
 

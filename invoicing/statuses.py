@@ -1,4 +1,8 @@
-"""Invoice statuses, close to the public-sector list (Chorus Pro), in process order."""
+"""Invoice statuses, close to the public-sector list (Chorus Pro), in process order.
+
+Which status may follow which, and who may move an invoice there, is the table of
+`invoicing.transitions`; the reform's lifecycle code of each is in `invoicing.lifecycle_codes`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ class InvoiceStatus(StrEnum):
     EN_COURS_ACHEMINEMENT = "EN_COURS_ACHEMINEMENT"  # being routed to the recipient
     MISE_A_DISPOSITION = "MISE_A_DISPOSITION"  # available to the recipient structure
     MISE_A_DISPOSITION_PREMIER_VALIDEUR = "MISE_A_DISPOSITION_PREMIER_VALIDEUR"  # works: MOE
-    VALIDEE_PREMIER_VALIDEUR = "VALIDEE_PREMIER_VALIDEUR"
-    REFUSEE_PREMIER_VALIDEUR = "REFUSEE_PREMIER_VALIDEUR"
+    VALIDEE_PREMIER_VALIDEUR = "VALIDEE_PREMIER_VALIDEUR"  # works: accepted or amended by MOE
+    REFUSEE_PREMIER_VALIDEUR = "REFUSEE_PREMIER_VALIDEUR"  # works: refused by MOE, final
     PRISE_EN_COMPTE = "PRISE_EN_COMPTE"  # taken in charge by the recipient
     SUSPENDUE = "SUSPENDUE"  # waiting for the supplier to complete it
     COMPLETEE = "COMPLETEE"  # completed by the supplier, back to the recipient
@@ -23,10 +27,16 @@ class InvoiceStatus(StrEnum):
     SERVICE_FAIT = "SERVICE_FAIT"  # service done, certified or presumed
     MANDATEE = "MANDATEE"  # one mandate issued for this invoice
     MISE_A_DISPOSITION_COMPTABLE = "MISE_A_DISPOSITION_COMPTABLE"  # mandate with the accountant
-    COMPTABILISEE = "COMPTABILISEE"
-    MISE_EN_PAIEMENT = "MISE_EN_PAIEMENT"
-    PAYEE = "PAYEE"
+    COMPTABILISEE = "COMPTABILISEE"  # booked by the accountant
+    MISE_EN_PAIEMENT = "MISE_EN_PAIEMENT"  # transfer sent: the date interest stops running
+    PAYEE = "PAYEE"  # payment confirmed
 
 
-FINAL_STATUSES = frozenset({InvoiceStatus.PAYEE, InvoiceStatus.ANNULEE, InvoiceStatus.REJETEE})
-"""Statuses after which an invoice's process ends."""
+FINAL_STATUSES = frozenset({
+    InvoiceStatus.PAYEE,
+    InvoiceStatus.ANNULEE,
+    InvoiceStatus.REJETEE,
+    # The supplier deposits a corrected statement, as after a rejection.
+    InvoiceStatus.REFUSEE_PREMIER_VALIDEUR,
+})
+"""Statuses after which an invoice's process ends: no action leads out of them."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -207,6 +208,18 @@ class Invoice(Timestamped, Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     deposited_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Lifecycle projection, written by the invoice workflow's activities only.
+    structure_category: Mapped[str | None] = mapped_column(String(20))
+    works: Mapped[bool] = mapped_column(Boolean, default=False)
+    service_done_presumed: Mapped[bool] = mapped_column(Boolean, default=False)
+    certified_amount: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    suspended_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    late_interest: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    late_compensation: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    control: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InvoiceStatusChange(Base):
@@ -223,6 +236,61 @@ class InvoiceStatusChange(Base):
     reason: Mapped[str | None] = mapped_column(String(60))
     comment: Mapped[str | None] = mapped_column(String(2000))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InvoiceEvent(Base):
+    """Outbox: one row per status change, written with the projection, read by subscribers.
+
+    The global id is the polling cursor; `sequence` orders one invoice's events.
+    """
+
+    __tablename__ = "invoice_events"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "sequence"),
+        Index("ix_invoice_events_seller", "seller_key", "id"),
+        Index("ix_invoice_events_buyer", "buyer_siret", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(40))
+    lifecycle_code: Mapped[str | None] = mapped_column(String(3))
+    seller_key: Mapped[str] = mapped_column(String(40))
+    buyer_siret: Mapped[str | None] = mapped_column(String(14))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Mandate(Base):
+    """A payment mandate: exactly one per invoice (1 invoice = 1 mandate)."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), unique=True
+    )
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Commitment(Timestamped, Base):
+    """A legal commitment (engagement juridique) invoices reference in BT-13."""
+
+    __tablename__ = "commitments"
+
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    buyer_siret: Mapped[str] = mapped_column(String(14), index=True)
+    supplier_siret: Mapped[str] = mapped_column(String(14), index=True)
+    ceiling: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    consumed: Mapped[Decimal] = mapped_column(Numeric(19, 2), default=Decimal(0))
+    service_done_presumed: Mapped[bool] = mapped_column(Boolean, default=False)
+    works: Mapped[bool] = mapped_column(Boolean, default=False)
+    paying_service: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class IdempotentResponse(Base):

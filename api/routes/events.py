@@ -1,0 +1,52 @@
+"""`GET /v1/events`: status changes to poll, for clients that cannot receive webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentPrincipal, SessionDep
+from api.schemas import ResponseModel
+from core.principals import Role
+from store.events import EventRepository
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+class EventPublic(ResponseModel):
+    """One status change of one invoice; `sequence` orders an invoice's events."""
+
+    id: int
+    type: str
+    invoice_id: str
+    sequence: int
+    status: str
+    lifecycle_code: str | None
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+class EventsPublic(ResponseModel):
+    """A page of events; pass `next` as `after` to read on (it stays put when empty)."""
+
+    items: list[EventPublic]
+    next: int
+
+
+@router.get("/events", response_model=EventsPublic, summary="Poll status changes")
+async def list_events(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Cursor: last id read")] = 0,
+    types: Annotated[list[str] | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventsPublic:
+    """Events of the invoices of your SIRETs (as seller or buyer), oldest first."""
+    sirets = None if principal.role is Role.OPS else principal.sirets
+    events = await EventRepository(session).after(after, sirets=sirets, types=types, limit=limit)
+    return EventsPublic(
+        items=[EventPublic.model_validate(e) for e in events],
+        next=events[-1].id if events else after,
+    )
