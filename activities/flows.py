@@ -19,7 +19,7 @@ from store.database import transaction
 from store.flows import FlowRepository
 from workflows.deposits import DepositRequest
 from workflows.flows import FlowEntry, FlowEntryDeposit, FlowInput, FlowRecord
-from workflows.invoice_client import InvoiceQueues, PendingDeposit, deposit_invoice
+from workflows.invoice_client import PendingDeposit, deposit_invoice
 
 DEPOSIT_WAIT = timedelta(minutes=8)  # under the activity's 10-minute timeout
 
@@ -67,7 +67,7 @@ class FlowActivities:
             return replace(entry, code=refused.code.value, reason=refused.detail)
         outcome = await deposit_invoice(
             self.client,
-            InvoiceQueues(flow.task_queue, flow.cpu_task_queue),
+            flow.process,
             seller,
             number,
             DepositRequest(

@@ -9,12 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from directory.records import ServiceRecord, StructureCategory, StructureRecord
+from invoicing.lifecycle_codes import lifecycle_code
 from invoicing.platform_rules import DirectoryFacts, InvoiceFacts, check_platform_rules
+from invoicing.statuses import InvoiceStatus
+from store.commitments import CommitmentRepository
 from store.database import transaction
 from store.directory import DirectoryRepository
 from store.invoices import InvoiceRepository
 from store.models import Invoice
 from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
+from workflows.invoice_actions import MandateRequest, PlatformOutcome, TransitionRecord
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -28,8 +32,9 @@ class InvoiceStoreActivities:
         self.sessions = sessions
 
     @activity.defn(name="check_platform_rules")
-    async def check_platform_rules(self, check: PlatformCheck) -> list[dict[str, str]]:
-        """Stage (e): the platform rules, as report findings (all fatal)."""
+    async def check_platform_rules(self, check: PlatformCheck) -> PlatformOutcome:
+        """Stage (e): the platform rules, as report findings (all fatal), and what routing
+        needs: the buyer's category (its payment deadline) and the commitment's flags."""
         keys = check.keys
         async with self.sessions() as session:
             directory = DirectoryRepository(session)
@@ -54,16 +59,23 @@ class InvoiceStoreActivities:
                 keys.issue_date.year if keys.issue_date else None,
                 excluding=check.invoice_id,
             )
+            commitment = (await CommitmentRepository(session).get(keys.commitment_number)
+                          if keys.commitment_number else None)
         findings = check_platform_rules(
             InvoiceFacts(keys.seller_siret, keys.buyer_siret, keys.service_code,
                          keys.commitment_number, keys.iban),
             DirectoryFacts(structure, duplicate),
         )
-        return [
-            {"rule": f.rule.value, "severity": "fatal", "location": f.location,
-             "message": f.message, "stage": "PLATFORM"}
-            for f in findings
-        ]
+        return PlatformOutcome(
+            findings=[
+                {"rule": f.rule.value, "severity": "fatal", "location": f.location,
+                 "message": f.message, "stage": "PLATFORM"}
+                for f in findings
+            ],
+            category=structure.category.value if structure else None,
+            works=bool(commitment and commitment.works),
+            service_done_presumed=bool(commitment and commitment.service_done_presumed),
+        )
 
     @activity.defn(name="record_deposit")
     async def record_deposit(self, record: RecordDeposit) -> bool:
@@ -91,10 +103,47 @@ class InvoiceStoreActivities:
             attachments=[asdict(attachment) for attachment in request.attachments],
             report=record.report,
             deposited_at=request.received_at,
+            structure_category=record.category,
+            due_at=record.due_at,
         )
+        rejected = record.status == InvoiceStatus.REJETEE
+        statuses = [
+            (status, lifecycle_code(InvoiceStatus(status), rejected_at_intake=rejected))
+            for status in record.statuses
+        ]
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).add_deposit(
-                invoice, record.statuses, actor=request.depositor, at=request.received_at
+                invoice, [(s, str(c) if c else None) for s, c in statuses],
+                actor=request.depositor, at=request.received_at,
+            )
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, record: TransitionRecord) -> bool:
+        """Persist a status change with its history row and event, once per sequence."""
+        projection = {
+            "due_at": record.due_at,
+            "suspended_since": record.suspended_since,
+            **{name: value for name, value in (
+                ("certified_amount", record.certified_amount),
+                ("paid_on", record.paid_on),
+                ("late_interest", record.late_interest),
+                ("late_compensation", record.late_compensation),
+            ) if value is not None},
+        }
+        async with transaction(self.sessions) as session:
+            return await InvoiceRepository(session).add_transition(
+                record.invoice_id, record.sequence, record.status, record.actor, record.at,
+                record.reason, record.comment, record.lifecycle_code, record.event_type,
+                projection,
+            )
+
+    @activity.defn(name="issue_mandate")
+    async def issue_mandate(self, request: MandateRequest) -> str:
+        """The invoice's one mandate, numbered after the invoice (idempotent)."""
+        number = f"MDT-{request.invoice_id[:8].upper()}"
+        async with transaction(self.sessions) as session:
+            return await InvoiceRepository(session).mandate(
+                request.invoice_id, number, request.amount
             )
 
 

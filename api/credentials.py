@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ChaineError, ErrorCode, InvalidInput

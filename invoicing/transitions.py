@@ -171,6 +171,8 @@ def next_status(current: InvoiceStatus, action: Action, actor: Actor) -> Invoice
         raise TransitionRefused(
             f"the invoice is {current}: {action} is not possible from this status; "
             f"{actor} may: {', '.join(allowed) or 'nothing'}",
-            status=current.value, action=action.value, allowed_actions=[a.value for a in allowed],
+            invoice_status=current.value,
+            action=action.value,
+            allowed_actions=[a.value for a in allowed],
         )
     return row.target

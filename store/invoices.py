@@ -1,18 +1,20 @@
-"""Repository of invoices and their status history."""
+"""Repository of invoices, their status history, events and mandates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Invoice, InvoiceStatusChange
+from store.models import Invoice, InvoiceEvent, InvoiceStatusChange, Mandate
 
 
 class InvoiceRepository:
-    """Every query on `invoices` and `invoice_status_changes`."""
+    """Every query on `invoices`, `invoice_status_changes`, `invoice_events` and `mandates`."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -22,9 +24,11 @@ class InvoiceRepository:
         return await self.session.get(Invoice, invoice_id)
 
     async def add_deposit(
-        self, invoice: Invoice, statuses: Sequence[str], actor: str, at: datetime
+        self, invoice: Invoice, statuses: Sequence[tuple[str, str | None]], actor: str,
+        at: datetime,
     ) -> bool:
-        """Record a deposit and the statuses it reached; False if it was already recorded.
+        """Record a deposit and the statuses it reached (with their lifecycle codes), each
+        with its history row and event; False if it was already recorded.
 
         Keyed by the invoice id, itself derived from the workflow run, so an activity
         retried after a crash finds its own row and writes nothing twice.
@@ -33,11 +37,71 @@ class InvoiceRepository:
             return False
         self.session.add(invoice)
         await self.session.flush()
-        for sequence, status in enumerate(statuses, start=1):
-            self.session.add(InvoiceStatusChange(
-                invoice_id=invoice.id, sequence=sequence, status=status, actor=actor, at=at,
-            ))
+        for sequence, (status, code) in enumerate(statuses, start=1):
+            self._add_change(invoice, sequence, status, actor, at, None, None, code,
+                             "invoice.status_changed")
         return True
+
+    async def add_transition(
+        self,
+        invoice_id: str,
+        sequence: int,
+        status: str,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+        comment: str | None,
+        lifecycle_code: str | None,
+        event_type: str,
+        projection: dict[str, Any],
+    ) -> bool:
+        """Record one status change: projection, history row and event, or nothing if the
+        change with this sequence number is already recorded (a retried activity)."""
+        invoice = await self.session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice is None:
+            raise LookupError(f"no invoice {invoice_id}")
+        done = await self.session.scalar(
+            select(InvoiceEvent.id).where(InvoiceEvent.invoice_id == invoice_id,
+                                          InvoiceEvent.sequence == sequence)
+        )
+        if done is not None:
+            return False
+        if status != invoice.status:
+            invoice.status = status
+            invoice.status_at = at
+        for column, value in projection.items():
+            setattr(invoice, column, value)
+        self._add_change(invoice, sequence, status, actor, at, reason, comment, lifecycle_code,
+                         event_type)
+        return True
+
+    def _add_change(
+        self, invoice: Invoice, sequence: int, status: str, actor: str, at: datetime,
+        reason: str | None, comment: str | None, code: str | None, event_type: str,
+    ) -> None:
+        if event_type == "invoice.status_changed":
+            self.session.add(InvoiceStatusChange(
+                invoice_id=invoice.id, sequence=sequence, status=status, actor=actor,
+                reason=reason, comment=comment, at=at,
+            ))
+        self.session.add(InvoiceEvent(
+            invoice_id=invoice.id, sequence=sequence, type=event_type, status=status,
+            lifecycle_code=code, seller_key=invoice.seller_key, buyer_siret=invoice.buyer_siret,
+            occurred_at=at,
+            payload={"number": invoice.number, "reason": reason, "comment": comment,
+                     "due_at": invoice.due_at.isoformat() if invoice.due_at else None},
+        ))
+
+    async def mandate(self, invoice_id: str, number: str, amount: Decimal) -> str:
+        """The invoice's mandate number, issuing it if it has none (one per invoice)."""
+        existing = await self.session.scalar(
+            select(Mandate.number).where(Mandate.invoice_id == invoice_id)
+        )
+        if existing is not None:
+            return existing
+        self.session.add(Mandate(invoice_id=invoice_id, number=number, amount=amount))
+        await self.session.flush()
+        return number
 
     async def live_with_number(
         self, seller_key: str, number: str, year: int | None, excluding: str

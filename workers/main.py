@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.config import Settings
 from invoicing.validation.pipeline import warm_up
@@ -20,6 +21,12 @@ from workers.registry import Registrations, registrations
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5
+
+# Workflow messages are plain frozen dataclasses: shared with the sandbox as they are, so
+# the payload converter resolves their nested types (it looks them up in `sys.modules`).
+SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
+    "workflows.deposits", "workflows.flows", "workflows.invoice_actions"
+)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -46,6 +53,7 @@ def build_workers(
             task_queue=task_queue,
             workflows=list(regs.workflows),
             activities=list(regs.io_activities),
+            workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
         ),
         Worker(
             client,

@@ -44,6 +44,8 @@ def registrations(
         io_activities=(
             invoices.check_platform_rules,
             invoices.record_deposit,
+            invoices.record_transition,
+            invoices.issue_mandate,
             flows.unpack_flow,
             flows.deposit_flow_entry,
             flows.record_flow,

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from workflows.invoice_actions import Deadlines
+
 
 @dataclass(frozen=True)
 class InvoiceInput:
@@ -18,6 +20,7 @@ class InvoiceInput:
     seller_key: str
     number: str
     cpu_task_queue: str = "chaine-cpu"
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class RecordDeposit:
     keys: RoutingKeys | None = None
     canonical_sha256: str | None = None
     statuses: list[str] = field(default_factory=list)
+    category: str | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

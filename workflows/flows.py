@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from workflows.invoice_actions import InvoiceProcess
+
 
 class FlowStatus(StrEnum):
     """Where a flow stands."""
@@ -27,8 +29,7 @@ class FlowInput:
     original_sha256: str
     received_at: datetime
     filename: str | None = None
-    task_queue: str = "chaine"
-    cpu_task_queue: str = "chaine-cpu"
+    process: InvoiceProcess = field(default_factory=InvoiceProcess)
     max_entry_bytes: int = 20 * 1024 * 1024
 
 

@@ -4,8 +4,12 @@ Named `invoice:{seller}:{number}`, so a number is one process: depositing the sa
 again answers the first outcome, another file under the same number is a conflict. The
 deposit is an Update, answered in the same HTTP call once the invoice is validated
 (on the `chaine-cpu` queue) and recorded. A rejected invoice ends its run, so a corrected
-file may be deposited under the same number; an accepted one stays, waiting for its
-recipient.
+file may be deposited under the same number.
+
+An accepted invoice then lives here: people act on it through the `act` Update (checked
+against the one transition table before it is admitted), the workflow issues its mandate,
+and it holds the legal payment clock as a durable timer, stopped while the invoice is
+suspended. Every status change is recorded with its history row and its event.
 """
 
 from __future__ import annotations
@@ -13,15 +17,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceStoreActivities
     from activities.validation import ValidationActivities
+    from core.errors import ChaineError
+    from core.principals import Role
+    from invoicing import deadlines
+    from invoicing.interest import late_interest
+    from invoicing.lifecycle_codes import lifecycle_code
+    from invoicing.reasons import check_reason
     from invoicing.statuses import FINAL_STATUSES, InvoiceStatus
+    from invoicing.transitions import SYSTEM, Action, Actor, next_status
     from workflows import search_attributes as sa
     from workflows.deposits import (
         DepositOutcome,
@@ -31,6 +44,12 @@ with workflow.unsafe.imports_passed_through():
         RecordDeposit,
         ValidateInput,
         with_platform_findings,
+    )
+    from workflows.invoice_actions import (
+        ActionOutcome,
+        ActionRequest,
+        MandateRequest,
+        TransitionRecord,
     )
 
 INVOICE_IDS = uuid.UUID("5b0d1c1e-8f61-4c1e-9a53-4c6f1d3c0a11")
@@ -42,6 +61,7 @@ VALIDATION_TIMEOUT = timedelta(minutes=10)  # a 20 MB invoice of many thousand l
 VALIDATION_HEARTBEAT = timedelta(seconds=10)  # a dead worker is noticed this fast
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                           maximum_interval=timedelta(seconds=30))
+STORE_TIMEOUT = timedelta(seconds=30)
 
 
 def invoice_workflow_id(seller_key: str, number: str) -> str:
@@ -52,6 +72,14 @@ def invoice_workflow_id(seller_key: str, number: str) -> str:
 def invoice_id_of(workflow_id: str, run_id: str) -> str:
     """The public id of the invoice deposited in this run (stable across retries)."""
     return str(uuid.uuid5(INVOICE_IDS, f"{workflow_id}/{run_id}"))
+
+
+def refusal(error: ChaineError) -> ApplicationError:
+    """A domain refusal as the failure an Update answers with (type = the error code)."""
+    return ApplicationError(
+        error.detail, {"http_status": error.status, **error.extra},
+        type=str(error.code), non_retryable=True,
+    )
 
 
 @workflow.defn
@@ -65,17 +93,24 @@ class InvoiceWorkflow:
         self._original: str | None = None
         self._outcome: DepositOutcome | None = None
         self._status: InvoiceStatus | None = None
+        self._invoice_id = ""
+        self._sequence = 0
+        self._clock: deadlines.PaymentClock | None = None
+        self._amount_due = Decimal(0)
+        self._overdue = False
 
     @workflow.run
     async def run(self, input: InvoiceInput) -> str:
-        """Wait for the deposit; a rejected invoice ends here, an accepted one waits."""
+        """Wait for the deposit, then hold the payment clock until a final status."""
         await workflow.wait_condition(lambda: self._outcome is not None)
-        if self._status is InvoiceStatus.REJETEE:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._status.value
-        # Made available to its recipient: processing by people continues from here,
-        # until the invoice reaches a final status.
-        await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
+        while self._status not in FINAL_STATUSES:
+            if self._status is InvoiceStatus.SERVICE_FAIT:
+                await self._issue_mandate()
+                continue
+            try:
+                await workflow.wait_condition(self._needs_attention, timeout=self._until_due())
+            except TimeoutError:
+                await self._mark_overdue()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return str(self._status)
 
@@ -83,6 +118,16 @@ class InvoiceWorkflow:
     def status(self) -> str | None:
         """The current status, for operators."""
         return self._status.value if self._status else None
+
+    def _needs_attention(self) -> bool:
+        return self._status in FINAL_STATUSES or self._status is InvoiceStatus.SERVICE_FAIT
+
+    def _until_due(self) -> timedelta | None:
+        """Time to the due date, or None when there is no running clock to watch."""
+        due = deadlines.due_at(self._clock) if self._clock and not self._overdue else None
+        return None if due is None else max(due - workflow.now(), timedelta(seconds=1))
+
+    # --- deposit -------------------------------------------------------------------------
 
     @workflow.update
     async def deposit(self, request: DepositRequest) -> DepositOutcome:
@@ -98,7 +143,7 @@ class InvoiceWorkflow:
 
     async def _intake(self, request: DepositRequest) -> DepositOutcome:
         info = workflow.info()
-        invoice_id = invoice_id_of(info.workflow_id, info.run_id)
+        self._invoice_id = invoice_id_of(info.workflow_id, info.run_id)
         result = await workflow.execute_activity_method(
             ValidationActivities.validate_deposit,
             ValidateInput(request.original_sha256, request.media_type),
@@ -107,25 +152,28 @@ class InvoiceWorkflow:
             heartbeat_timeout=VALIDATION_HEARTBEAT,
             retry_policy=VALIDATION_RETRY,
         )
-        report = result.report
-        if result.keys is not None:
-            platform = await workflow.execute_activity_method(
+        report, keys, routing = result.report, result.keys, None
+        if keys is not None:
+            routing = await workflow.execute_activity_method(
                 InvoiceStoreActivities.check_platform_rules,
-                PlatformCheck(invoice_id, self._input.seller_key, result.keys),
-                start_to_close_timeout=timedelta(seconds=30),
+                PlatformCheck(self._invoice_id, self._input.seller_key, keys),
+                start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-            report = with_platform_findings(report, platform)
-        accepted = bool(report["valid"])
-        statuses = (
-            [InvoiceStatus.DEPOSEE, InvoiceStatus.MISE_A_DISPOSITION]
-            if accepted
-            else [InvoiceStatus.REJETEE]
-        )
+            report = with_platform_findings(report, routing.findings)
+        if report["valid"] and routing is not None and routing.category is not None:
+            statuses = [InvoiceStatus.DEPOSEE, InvoiceStatus.MISE_A_DISPOSITION]
+            self._clock = deadlines.start_clock(
+                request.received_at, routing.category, self._input.deadlines
+            )
+            self._amount_due = Decimal(keys.amount_due or 0) if keys else Decimal(0)
+        else:
+            statuses = [InvoiceStatus.REJETEE]
+        due = deadlines.due_at(self._clock) if self._clock else None
         await workflow.execute_activity_method(
             InvoiceStoreActivities.record_deposit,
             RecordDeposit(
-                invoice_id=invoice_id,
+                invoice_id=self._invoice_id,
                 workflow_id=info.workflow_id,
                 run_id=info.run_id,
                 seller_key=self._input.seller_key,
@@ -133,15 +181,17 @@ class InvoiceWorkflow:
                 request=request,
                 report=report,
                 status=statuses[-1].value,
-                keys=result.keys,
+                keys=keys,
                 canonical_sha256=result.canonical_sha256,
                 statuses=[s.value for s in statuses],
+                category=routing.category if routing else None,
+                due_at=due,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
         self._status = statuses[-1]
-        keys = result.keys
+        self._sequence = len(statuses)
         workflow.upsert_search_attributes([
             sa.KIND.value_set("invoice"),
             sa.STATUS.value_set(self._status.value),
@@ -149,4 +199,129 @@ class InvoiceWorkflow:
             *([sa.STRUCTURE.value_set(keys.buyer_siret)] if keys and keys.buyer_siret else []),
             *([sa.AMOUNT.value_set(float(keys.amount_due))] if keys and keys.amount_due else []),
         ])
-        return DepositOutcome(invoice_id=invoice_id, status=self._status.value, report=report)
+        return DepositOutcome(invoice_id=self._invoice_id, status=self._status.value,
+                              report=report)
+
+    # --- people's actions ----------------------------------------------------------------
+
+    @workflow.update
+    async def act(self, request: ActionRequest) -> ActionOutcome:
+        """Take an action on the invoice; the answer is its new status."""
+        async with self._lock:  # one action at a time, each checked on the status it finds
+            try:
+                action, actor = self._check(request)
+                clock = self._clock_after(action)
+            except ChaineError as error:
+                raise refusal(error) from None
+            changes: dict[str, object] = {}
+            if action is Action.CERTIFY_SERVICE_DONE:
+                changes["certified_amount"] = request.amount or self._amount_due
+            if action is Action.MARK_PAID and request.paid_on is not None:
+                changes.update(self._interest_on(request.paid_on))
+            self._clock = clock
+            await self._transition(action, actor, request.actor, request.reason,
+                                   request.comment, changes)
+            return ActionOutcome(self._status.value if self._status else "", self._sequence,
+                                 deadlines.due_at(self._clock) if self._clock else None)
+
+    @act.validator
+    def _validate_act(self, request: ActionRequest) -> None:
+        """Refuse an impossible action before it enters the history."""
+        try:
+            self._check(request)
+            self._clock_after(Action(request.action))
+        except ChaineError as error:
+            raise refusal(error) from None
+
+    def _check(self, request: ActionRequest) -> tuple[Action, Actor]:
+        if self._status is None:
+            raise ApplicationError("the invoice is not deposited yet",
+                                   type="INVOICE_NOT_FOUND", non_retryable=True)
+        action, actor = Action(request.action), Role(request.role)
+        next_status(self._status, action, actor)
+        check_reason(action, request.reason)
+        if action is Action.MARK_PAID and request.paid_on is None:
+            raise ApplicationError("MARK_PAID needs the payment date", type="VALIDATION_FAILED",
+                                   non_retryable=True)
+        return action, actor
+
+    def _clock_after(self, action: Action) -> deadlines.PaymentClock | None:
+        """The payment clock once `action` is taken (SUSPEND stops it, COMPLETE restarts it)."""
+        if self._clock is None:
+            return None
+        if action is Action.SUSPEND:
+            return deadlines.suspend(self._clock, workflow.now())
+        if action is Action.COMPLETE:
+            return deadlines.resume(self._clock, workflow.now())
+        return self._clock
+
+    def _interest_on(self, paid_on: date) -> dict[str, object]:
+        """Late interest and the 40 € compensation when paid after the due date."""
+        due = deadlines.due_on(self._clock) if self._clock else None
+        if due is None:
+            return {"paid_on": paid_on}
+        interest = late_interest(self._amount_due, due, paid_on)
+        if not interest.days_late:
+            return {"paid_on": paid_on}
+        return {"paid_on": paid_on, "late_interest": interest.interest,
+                "late_compensation": interest.compensation}
+
+    # --- the workflow's own steps --------------------------------------------------------
+
+    async def _issue_mandate(self) -> None:
+        """1 invoice = 1 mandate: idempotent, unique in the database."""
+        number = await workflow.execute_activity_method(
+            InvoiceStoreActivities.issue_mandate,
+            MandateRequest(self._invoice_id, self._amount_due),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        async with self._lock:
+            await self._transition(Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None,
+                                   f"mandate {number}", {})
+
+    async def _mark_overdue(self) -> None:
+        """The due date passed unpaid: say so (the status does not change)."""
+        async with self._lock:
+            self._overdue = True
+            await self._record("invoice.overdue", SYSTEM.value, None, None, {})
+
+    async def _transition(
+        self, action: Action, actor: Actor, author: str, reason: str | None,
+        comment: str | None, changes: dict[str, object],
+    ) -> None:
+        target = next_status(self._status, action, actor)  # type: ignore[arg-type]
+        partial = (action is Action.CERTIFY_SERVICE_DONE
+                   and changes.get("certified_amount") not in (None, self._amount_due))
+        self._status = target
+        await self._record("invoice.status_changed", author, reason, comment, changes,
+                           lifecycle_code(target, partial=partial))
+        workflow.upsert_search_attributes([sa.STATUS.value_set(target.value)])
+
+    async def _record(
+        self, event_type: str, author: str, reason: str | None, comment: str | None,
+        changes: dict[str, object], code: object = None,
+    ) -> None:
+        self._sequence += 1
+        clock = self._clock
+        interruption = clock.interruption if clock else None
+        await workflow.execute_activity_method(
+            InvoiceStoreActivities.record_transition,
+            TransitionRecord(
+                invoice_id=self._invoice_id,
+                sequence=self._sequence,
+                status=str(self._status),
+                actor=author,
+                at=workflow.now(),
+                event_type=event_type,
+                lifecycle_code=str(code) if code else None,
+                reason=reason,
+                comment=comment,
+                due_at=deadlines.due_at(clock) if clock else None,
+                suspended_since=(interruption.start if interruption and interruption.end is None
+                                 else None),
+                **changes,  # type: ignore[arg-type]
+            ),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )

@@ -14,8 +14,10 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 
+from core.config import Settings
 from workflows.deposits import DepositOutcome, DepositRequest, InvoiceInput
 from workflows.invoice import InvoiceWorkflow, invoice_id_of, invoice_workflow_id
+from workflows.invoice_actions import Deadlines, InvoiceProcess
 
 
 @dataclass(frozen=True)
@@ -25,17 +27,24 @@ class PendingDeposit:
     invoice_id: str
 
 
-@dataclass(frozen=True)
-class InvoiceQueues:
-    """Where invoice workflows and their CPU-heavy activities run."""
-
-    task_queue: str
-    cpu_task_queue: str
+def invoice_process(settings: Settings) -> InvoiceProcess:
+    """Queues and legal durations of invoice workflows, from the settings."""
+    return InvoiceProcess(
+        task_queue=settings.task_queue,
+        cpu_task_queue=settings.cpu_task_queue,
+        deadlines=Deadlines(
+            state=settings.payment_deadline_state,
+            local_authority=settings.payment_deadline_local_authority,
+            hospital=settings.payment_deadline_hospital,
+            other=settings.payment_deadline_other,
+            after_interruption=settings.payment_deadline_after_interruption,
+        ),
+    )
 
 
 async def deposit_invoice(
     client: Client,
-    queues: InvoiceQueues,
+    process: InvoiceProcess,
     seller: str,
     number: str,
     request: DepositRequest,
@@ -48,9 +57,9 @@ async def deposit_invoice(
     workflow_id = invoice_workflow_id(seller, number)
     start = WithStartWorkflowOperation(
         InvoiceWorkflow.run,
-        InvoiceInput(seller, number, queues.cpu_task_queue),
+        InvoiceInput(seller, number, process.cpu_task_queue, process.deadlines),
         id=workflow_id,
-        task_queue=queues.task_queue,
+        task_queue=process.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     update = await client.start_update_with_start_workflow(

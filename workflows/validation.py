@@ -46,4 +46,4 @@ class ValidationWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=STORE_RETRY,
         )
-        return with_platform_findings(result.report, platform)
+        return with_platform_findings(result.report, platform.findings)

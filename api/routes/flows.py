@@ -20,6 +20,7 @@ from core.principals import Principal, Role
 from store.flows import FlowRepository
 from workflows.flow import FlowWorkflow
 from workflows.flows import FlowInput, FlowStatus
+from workflows.invoice_client import invoice_process
 
 router = APIRouter(prefix="/v1", tags=["flows"])
 Supplier = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
@@ -69,7 +70,7 @@ async def post_flow(
     flow = FlowInput(
         flow_id=flow_id, depositor=principal.client_id, sirets=sorted(principal.sirets),
         original_sha256=blob.sha256, received_at=received_at, filename=filename,
-        task_queue=settings.task_queue, cpu_task_queue=settings.cpu_task_queue,
+        process=invoice_process(settings),
         max_entry_bytes=settings.upload_max_bytes,
     )
     async with temporal_unavailable():

@@ -39,7 +39,7 @@ from workflows.deposits import (
     FileValidation,
     ValidateInput,
 )
-from workflows.invoice_client import InvoiceQueues, PendingDeposit, deposit_invoice
+from workflows.invoice_client import PendingDeposit, deposit_invoice, invoice_process
 from workflows.validation import ValidationWorkflow
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -151,10 +151,6 @@ async def _receive(
     )
 
 
-def _queues(settings: Settings) -> InvoiceQueues:
-    return InvoiceQueues(settings.task_queue, settings.cpu_task_queue)
-
-
 def _deposit_response(
     outcome: DepositOutcome | PendingDeposit, seller: str, number: str
 ) -> Response:
@@ -232,7 +228,7 @@ async def post_invoice(
                      for a in attachments],
     )
     async with temporal_unavailable():
-        outcome = await deposit_invoice(temporal, _queues(settings), seller, number, request_,
+        outcome = await deposit_invoice(temporal, invoice_process(settings), seller, number, request_,
                                         settings.deposit_wait)
     response = _deposit_response(outcome, seller, number)
     if idempotency_key and response.status_code != 202:

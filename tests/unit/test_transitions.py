@@ -101,7 +101,7 @@ def test_every_other_status_and_action_is_refused_with_409_naming_the_status(
     assert refused.value.status == 409
     assert refused.value.code is ErrorCode.INVOICE_TRANSITION_REFUSED
     assert f"the invoice is {current}" in refused.value.detail
-    assert refused.value.extra["status"] == current.value
+    assert refused.value.extra["invoice_status"] == current.value
     assert refused.value.extra["allowed_actions"] == allowed_actions(current, actor)
     assert action not in allowed_actions(current, actor)
 

@@ -1,0 +1,150 @@
+"""People act on invoices: one endpoint for every action, answered by the invoice workflow.
+
+`POST /v1/invoices/{id}/actions` sends a Temporal Update; the workflow checks the action
+against the one transition table (role and current status) before admitting it, so the
+answer is immediate: the new status, or 409 naming the current one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from api.deps import CurrentPrincipal, SessionDep, TemporalDep, require_json
+from api.problems import problem
+from api.routes.invoices import InvoiceId, InvoiceNotFound
+from api.schemas import RequestModel, ResponseModel
+from api.temporal_errors import temporal_unavailable
+from core.principals import Principal, Role
+from invoicing.deadlines import PARIS
+from invoicing.statuses import InvoiceStatus
+from invoicing.transitions import Action, allowed_actions
+from store.invoices import InvoiceRepository
+from store.models import Invoice
+from workflows.invoice import InvoiceWorkflow
+from workflows.invoice_actions import ActionRequest
+
+router = APIRouter(prefix="/v1", tags=["invoice lifecycle"])
+
+
+class ActionBody(RequestModel):
+    """An action on an invoice; `reason` is a coded reason where the action needs one."""
+
+    action: Action
+    reason: str | None = Field(None, max_length=60)
+    comment: str | None = Field(None, max_length=2000)
+    amount: Decimal | None = Field(None, gt=0, max_digits=17, decimal_places=2,
+                                   description="certified amount (service done, partial)")
+    paid_on: date | None = Field(None, description="payment date (MARK_PAID)")
+
+
+class ActionDone(ResponseModel):
+    """The status the action led to, and the payment deadline as it now stands."""
+
+    id: str
+    status: str
+    due_at: datetime | None
+    allowed_actions: list[str]
+
+
+class Deadline(ResponseModel):
+    """The legal payment deadline of an invoice."""
+
+    id: str
+    status: str
+    structure_category: str | None
+    deposited_at: datetime
+    due_at: datetime | None
+    suspended_since: datetime | None
+    days_remaining: int | None
+    overdue: bool
+    paid_on: date | None
+    late_interest: Decimal | None
+    late_compensation: Decimal | None
+
+
+async def invoice_for(session: SessionDep, principal: Principal, invoice_id: str) -> Invoice:
+    """The invoice if the principal is its seller's or its buyer's, else 404."""
+    invoice = await InvoiceRepository(session).get(invoice_id)
+    if invoice is None or not (
+        principal.acts_for(invoice.seller_key)
+        or (invoice.buyer_siret is not None and principal.role is not Role.SUPPLIER
+            and principal.acts_for(invoice.buyer_siret))
+    ):
+        raise InvoiceNotFound(f"no invoice {invoice_id}")
+    return invoice
+
+
+def _refused(error: WorkflowUpdateFailedError) -> JSONResponse:
+    """The workflow's refusal (an ApplicationError typed with our error code) as a problem."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError) or not cause.type:
+        raise error
+    details: dict[str, Any] = cause.details[0] if cause.details else {}
+    status = int(details.pop("http_status", 409))
+    return problem(status, cause.type, cause.message, **details)
+
+
+@router.post(
+    "/invoices/{invoice_id}/actions",
+    response_model=ActionDone,
+    summary="Take an action on an invoice (take, suspend, reject, certify, pay...)",
+    dependencies=[Depends(require_json)],
+    responses={409: {"description": "not possible from the current status"},
+               403: {"description": "not for this role"}},
+)
+async def act(
+    invoice_id: InvoiceId,
+    body: ActionBody,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> JSONResponse:
+    """Answered at once by the invoice's workflow with the new status."""
+    invoice = await invoice_for(session, principal, invoice_id)
+    handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
+    request = ActionRequest(
+        action=body.action.value, role=principal.role.value, actor=principal.client_id,
+        reason=body.reason, comment=body.comment, amount=body.amount, paid_on=body.paid_on,
+    )
+    try:
+        async with temporal_unavailable():
+            outcome = await handle.execute_update(InvoiceWorkflow.act, request)
+    except WorkflowUpdateFailedError as error:
+        return _refused(error)
+    done = ActionDone(
+        id=invoice_id, status=outcome.status, due_at=outcome.due_at,
+        allowed_actions=[a.value for a in allowed_actions(InvoiceStatus(outcome.status),
+                                                          principal.role)],
+    )
+    return JSONResponse(done.model_dump(mode="json"))
+
+
+@router.get("/invoices/{invoice_id}/deadline", response_model=Deadline,
+            summary="The legal payment deadline of an invoice")
+async def deadline(
+    invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep
+) -> Deadline:
+    """Due date, days remaining, whether it is suspended or overdue, and late interest."""
+    invoice = await invoice_for(session, principal, invoice_id)
+    now = datetime.now(PARIS)
+    due = invoice.due_at
+    remaining = (due - now).days if due and not invoice.paid_on else None
+    late = bool(due) and (
+        invoice.paid_on > due.astimezone(PARIS).date() if invoice.paid_on else now > due
+    )
+    return Deadline(
+        id=invoice.id, status=invoice.status, structure_category=invoice.structure_category,
+        deposited_at=invoice.deposited_at, due_at=invoice.due_at,
+        suspended_since=invoice.suspended_since, days_remaining=remaining, overdue=late,
+        paid_on=invoice.paid_on, late_interest=invoice.late_interest,
+        late_compensation=invoice.late_compensation,
+    )
+
