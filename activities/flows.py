@@ -43,8 +43,11 @@ class FlowActivities:
         try:
             found = list(unpack(self.blobs.read(input.original_sha256), input.max_entry_bytes))
         except ArchiveRefused as refused:
-            return [FlowEntry(name=input.filename or "flow", code=refused.code.value,
-                              reason=refused.detail)]
+            return [
+                FlowEntry(
+                    name=input.filename or "flow", code=refused.code.value, reason=refused.detail
+                )
+            ]
         entries = []
         for item in found:
             if isinstance(item, FlowFile):
@@ -85,12 +88,20 @@ class FlowActivities:
         if isinstance(outcome, PendingDeposit):
             raise ApplicationError("validation still running; deposit again (idempotent)")
         if outcome.conflict:
-            return replace(entry, invoice_id=outcome.invoice_id, code="INVOICE_CONFLICT",
-                           reason="this number was deposited with other content")
+            return replace(
+                entry,
+                invoice_id=outcome.invoice_id,
+                code="INVOICE_CONFLICT",
+                reason="this number was deposited with other content",
+            )
         fatal = [f["rule"] for f in outcome.report.get("findings", []) if f["severity"] == "fatal"]
-        return replace(entry, invoice_id=outcome.invoice_id, status=outcome.status,
-                       code="INVOICE_INVALID" if outcome.status == "REJETEE" else None,
-                       fatal_rules=fatal)
+        return replace(
+            entry,
+            invoice_id=outcome.invoice_id,
+            status=outcome.status,
+            code="INVOICE_INVALID" if outcome.status == "REJETEE" else None,
+            fatal_rules=fatal,
+        )
 
     @activity.defn(name="record_flow")
     async def record_flow(self, record: FlowRecord) -> None:

@@ -59,17 +59,30 @@ class InvoiceStoreActivities:
                 keys.issue_date.year if keys.issue_date else None,
                 excluding=check.invoice_id,
             )
-            commitment = (await CommitmentRepository(session).get(keys.commitment_number)
-                          if keys.commitment_number else None)
+            commitment = (
+                await CommitmentRepository(session).get(keys.commitment_number)
+                if keys.commitment_number
+                else None
+            )
         findings = check_platform_rules(
-            InvoiceFacts(keys.seller_siret, keys.buyer_siret, keys.service_code,
-                         keys.commitment_number, keys.iban),
+            InvoiceFacts(
+                keys.seller_siret,
+                keys.buyer_siret,
+                keys.service_code,
+                keys.commitment_number,
+                keys.iban,
+            ),
             DirectoryFacts(structure, duplicate),
         )
         return PlatformOutcome(
             findings=[
-                {"rule": f.rule.value, "severity": "fatal", "location": f.location,
-                 "message": f.message, "stage": "PLATFORM"}
+                {
+                    "rule": f.rule.value,
+                    "severity": "fatal",
+                    "location": f.location,
+                    "message": f.message,
+                    "stage": "PLATFORM",
+                }
                 for f in findings
             ],
             category=structure.category.value if structure else None,
@@ -113,8 +126,10 @@ class InvoiceStoreActivities:
         ]
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).add_deposit(
-                invoice, [(s, str(c) if c else None) for s, c in statuses],
-                actor=request.depositor, at=request.received_at,
+                invoice,
+                [(s, str(c) if c else None) for s, c in statuses],
+                actor=request.depositor,
+                at=request.received_at,
             )
 
     @activity.defn(name="record_transition")
@@ -123,17 +138,28 @@ class InvoiceStoreActivities:
         projection = {
             "due_at": record.due_at,
             "suspended_since": record.suspended_since,
-            **{name: value for name, value in (
-                ("certified_amount", record.certified_amount),
-                ("paid_on", record.paid_on),
-                ("late_interest", record.late_interest),
-                ("late_compensation", record.late_compensation),
-            ) if value is not None},
+            **{
+                name: value
+                for name, value in (
+                    ("certified_amount", record.certified_amount),
+                    ("paid_on", record.paid_on),
+                    ("late_interest", record.late_interest),
+                    ("late_compensation", record.late_compensation),
+                )
+                if value is not None
+            },
         }
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).add_transition(
-                record.invoice_id, record.sequence, record.status, record.actor, record.at,
-                record.reason, record.comment, record.lifecycle_code, record.event_type,
+                record.invoice_id,
+                record.sequence,
+                record.status,
+                record.actor,
+                record.at,
+                record.reason,
+                record.comment,
+                record.lifecycle_code,
+                record.event_type,
                 projection,
             )
 

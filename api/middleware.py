@@ -33,11 +33,15 @@ class HttpMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "chaine_http_requests", "HTTP requests answered", ["method", "route", "status"],
+            "chaine_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
             registry=registry,
         )
         self.duration = Histogram(
-            "chaine_http_request_duration_seconds", "HTTP request duration", ["method", "route"],
+            "chaine_http_request_duration_seconds",
+            "HTTP request duration",
+            ["method", "route"],
             registry=registry,
         )
 
@@ -69,8 +73,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -80,7 +86,9 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             response = problem(
-                500, ErrorCode.INTERNAL_ERROR, "internal error; quote the request id to support",
+                500,
+                ErrorCode.INTERNAL_ERROR,
+                "internal error; quote the request id to support",
                 instance=scope["path"],
             )
             await response(scope, receive, send_with_id)
@@ -91,9 +99,15 @@ class RequestContextMiddleware:
             self.metrics.duration.labels(scope["method"], route).observe(elapsed)
             if scope["path"] not in UNMETERED:
                 log.info(
-                    "%s %s %s", scope["method"], scope["path"], status,
-                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2),
-                           "client": scope.get("state", {}).get("client_id")},
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client": scope.get("state", {}).get("client_id"),
+                    },
                 )
             request_id_var.reset(token)
 
@@ -143,9 +157,11 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
-            413, ErrorCode.BODY_TOO_LARGE,
+            413,
+            ErrorCode.BODY_TOO_LARGE,
             f"the request body exceeds the limit of {self.max_bytes} bytes",
-            instance=scope["path"], limit=self.max_bytes,
+            instance=scope["path"],
+            limit=self.max_bytes,
         )
         await response(scope, receive, send)
 
@@ -206,8 +222,11 @@ class RateLimitMiddleware:
         if wait:
             retry_after = str(max(1, math.ceil(wait)))
             response = problem(
-                429, ErrorCode.RATE_LIMITED, "too many requests; retry after the delay given",
-                instance=scope["path"], headers={"Retry-After": retry_after},
+                429,
+                ErrorCode.RATE_LIMITED,
+                "too many requests; retry after the delay given",
+                instance=scope["path"],
+                headers={"Retry-After": retry_after},
             )
             await response(scope, receive, send)
             return

@@ -64,7 +64,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         where, *path = err["loc"] or ("body",)
         entry: dict[str, Any] = {"in": where, "detail": err["msg"], "type": err["type"]}
         if where == "body":
-            entry["pointer"] = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+            entry["pointer"] = "/" + "/".join(
+                str(p).replace("~", "~0").replace("/", "~1") for p in path
+            )
         else:
             entry["parameter"] = ".".join(str(p) for p in path)
         errors.append(entry)
@@ -80,7 +82,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         return problem(
-            exc.status, exc.code, exc.detail, instance=request.url.path, headers=headers, **exc.extra
+            exc.status,
+            exc.code,
+            exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)

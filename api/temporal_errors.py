@@ -9,8 +9,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.errors import Unavailable
 
-_TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-              RPCStatusCode.RESOURCE_EXHAUSTED}
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 @asynccontextmanager

@@ -39,8 +39,15 @@ TARGET_RATE = 10.0  # invoices/s: 3x the national average of about 3.2/s
 
 
 def chaine(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return done.stdout
 
 
@@ -60,8 +67,9 @@ async def wait_ready(url: str, deadline: float) -> None:
     raise SystemExit("the stack did not become ready")
 
 
-async def deposit_load(url: str, token: str, seconds: float, concurrency: int
-                       ) -> tuple[list[float], int, int]:
+async def deposit_load(
+    url: str, token: str, seconds: float, concurrency: int
+) -> tuple[list[float], int, int]:
     """Deposit distinct invoices for `seconds`; latencies of the accepted ones, counts."""
     latencies: list[float] = []
     errors = 0
@@ -70,9 +78,11 @@ async def deposit_load(url: str, token: str, seconds: float, concurrency: int
 
     async def one_client() -> None:
         nonlocal errors
-        async with httpx.AsyncClient(base_url=url, timeout=60,
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "Content-Type": "application/xml"}) as client:
+        async with httpx.AsyncClient(
+            base_url=url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+        ) as client:
             while time.monotonic() < stop_at:
                 body = invoice(next(counter))
                 started = time.perf_counter()
@@ -114,30 +124,50 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory() as var:
         api_port, temporal_port, ui_port = free_ports(3)
-        env = {**os.environ, "CHAINE_VAR_DIR": var, "CHAINE_API_PORT": str(api_port),
-               "CHAINE_TEMPORAL_PORT": str(temporal_port), "CHAINE_TEMPORAL_UI_PORT": str(ui_port),
-               "CHAINE_LOG_LEVEL": "WARNING", "CHAINE_RATE_LIMIT_PER_SECOND": "10000",
-               "CHAINE_RATE_LIMIT_BURST": "10000"}
+        env = {
+            **os.environ,
+            "CHAINE_VAR_DIR": var,
+            "CHAINE_API_PORT": str(api_port),
+            "CHAINE_TEMPORAL_PORT": str(temporal_port),
+            "CHAINE_TEMPORAL_UI_PORT": str(ui_port),
+            "CHAINE_LOG_LEVEL": "WARNING",
+            "CHAINE_RATE_LIMIT_PER_SECOND": "10000",
+            "CHAINE_RATE_LIMIT_BURST": "10000",
+        }
         env.pop("CHAINE_DATABASE_URL", None)
         structures = Path(var) / "structures.csv"
-        structures.write_text("siret,name,category\n"f"{BUYER_SIRET},Ministère du banc,STATE\n")
+        structures.write_text(f"siret,name,category\n{BUYER_SIRET},Ministère du banc,STATE\n")
         chaine(env, "directory", "import", str(structures))
-        credentials = json.loads(chaine(env, "clients", "create", "--role", "supplier",
-                                        "--siret", SELLER_SIRET, "--json"))
-        stack = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], env=env, cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
+        credentials = json.loads(
+            chaine(
+                env, "clients", "create", "--role", "supplier", "--siret", SELLER_SIRET, "--json"
+            )
+        )
+        stack = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measure)
+            [sys.executable, "-m", "cli.main", "up"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{api_port}"
         try:
             await wait_ready(url, time.monotonic() + 90)
             async with httpx.AsyncClient(base_url=url) as client:
-                token = (await client.post("/oauth/token", data={
-                    "grant_type": "client_credentials", "client_id": credentials["client_id"],
-                    "client_secret": credentials["client_secret"]})).json()["access_token"]
+                token = (
+                    await client.post(
+                        "/oauth/token",
+                        data={
+                            "grant_type": "client_credentials",
+                            "client_id": credentials["client_id"],
+                            "client_secret": credentials["client_secret"],
+                        },
+                    )
+                ).json()["access_token"]
             await deposit_load(url, token, 10, args.concurrency)  # warm-up
             started = time.monotonic()
-            latencies, errors, sent = await deposit_load(url, token, args.seconds,
-                                                         args.concurrency)
+            latencies, errors, sent = await deposit_load(url, token, args.seconds, args.concurrency)
             elapsed = time.monotonic() - started
         finally:
             os.killpg(stack.pid, signal.SIGINT)
@@ -146,14 +176,20 @@ async def main() -> None:
     rate = len(latencies) / elapsed
     quantiles = statistics.quantiles(latencies, n=100)
     ceiling = validation_ceiling(20, os.cpu_count() or 1)
-    print(f"deposits: {sent} sent, {len(latencies)} accepted, {errors} errors in {elapsed:.0f} s "
-          f"at concurrency {args.concurrency}")
+    print(
+        f"deposits: {sent} sent, {len(latencies)} accepted, {errors} errors in {elapsed:.0f} s "
+        f"at concurrency {args.concurrency}"
+    )
     print(f"sustained: {rate:.1f} invoices/s (target {TARGET_RATE})")
-    print(f"latency: p50 {quantiles[49] * 1000:.0f} ms, p99 {quantiles[98] * 1000:.0f} ms "
-          "(target p99 < 2000 ms)")
+    print(
+        f"latency: p50 {quantiles[49] * 1000:.0f} ms, p99 {quantiles[98] * 1000:.0f} ms "
+        "(target p99 < 2000 ms)"
+    )
     print(f"ceiling: validation alone, {os.cpu_count()} threads: {ceiling:.1f} invoices/s")
-    print(f"BENCH intake value={rate:.2f} unit=invoices/s ceiling={ceiling:.2f} "
-          f"ratio={rate / ceiling:.3f}")
+    print(
+        f"BENCH intake value={rate:.2f} unit=invoices/s ceiling={ceiling:.2f} "
+        f"ratio={rate / ceiling:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -71,9 +71,7 @@ def pipeline(data: bytes) -> None:
 Runner = Callable[[bytes], None]
 
 
-def timed(
-    runners: dict[str, Runner], invoices: list[bytes], rounds: int
-) -> dict[str, list[float]]:
+def timed(runners: dict[str, Runner], invoices: list[bytes], rounds: int) -> dict[str, list[float]]:
     """Invoices/s of each runner in each round, by CPU and by wall clock.
 
     The runners take turns on each invoice, so a round's figures share its disturbances.

@@ -41,11 +41,14 @@ class ApiClient:
         self.http.close()
 
     def _authenticate(self) -> None:
-        response = self.http.post("/oauth/token", data={
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-        })
+        response = self.http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            },
+        )
         if response.status_code != 200:
             raise ApiRefused(f"authentication refused: {problem_detail(response)}")
         self.token = response.json()["access_token"]

@@ -11,8 +11,8 @@ import typer
 from api.credentials import register_client
 from core.config import load_settings
 from core.principals import Role
-from store.migrate import upgrade
 from store.database import make_async_engine, make_sessionmaker, transaction
+from store.migrate import upgrade
 
 app = typer.Typer(help="API clients and their roles.", no_args_is_help=True)
 
@@ -42,8 +42,18 @@ def create(
         _create(settings.effective_database_url, role, siret or [], name or role.value)
     )
     if as_json:
-        typer.echo(json.dumps({"client_id": client_id, "client_secret": secret,
-                               "role": role.value, "sirets": siret or []}))
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "role": role.value,
+                    "sirets": siret or [],
+                }
+            )
+        )
     else:
-        typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\n"
-                   "Keep the secret now: it is stored hashed and cannot be shown again.")
+        typer.echo(
+            f"client_id:     {client_id}\nclient_secret: {secret}\n"
+            "Keep the secret now: it is stored hashed and cannot be shown again."
+        )

@@ -33,8 +33,10 @@ def report_path(out_dir: Path, source: Path) -> Path:
 
 def _ready(in_dir: Path, out_dir: Path, now: float) -> list[Path]:
     return sorted(
-        path for path in in_dir.iterdir()
-        if path.is_file() and not path.name.startswith(".")
+        path
+        for path in in_dir.iterdir()
+        if path.is_file()
+        and not path.name.startswith(".")
         and now - path.stat().st_mtime >= SETTLE_SECONDS
         and not report_path(out_dir, path).exists()
     )
@@ -45,9 +47,15 @@ def deposit_file(client: ApiClient, source: Path) -> dict[str, Any]:
     data = source.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     media_type = MEDIA_TYPES.get(source.suffix.lower(), "application/xml")
-    response = client.request("POST", "/v1/invoices", content=data, headers={
-        "Content-Type": media_type, "Idempotency-Key": f"edi-{sha256}",
-    })
+    response = client.request(
+        "POST",
+        "/v1/invoices",
+        content=data,
+        headers={
+            "Content-Type": media_type,
+            "Idempotency-Key": f"edi-{sha256}",
+        },
+    )
     if response.status_code == 202:
         response = _await_record(client, response)
     body = response.json()

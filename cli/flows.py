@@ -51,7 +51,9 @@ def submit(
     console = Console(stderr=True)
     with ApiClient(api or settings.effective_public_url, client_id, client_secret) as client:
         response = client.request(
-            "POST", "/v1/flows", content=zip_directory(directory),
+            "POST",
+            "/v1/flows",
+            content=zip_directory(directory),
             headers={"Content-Type": "application/zip", "X-Filename": directory.name},
         )
         if response.status_code != 202:
@@ -63,14 +65,21 @@ def submit(
             while flow["status"] not in FINAL and time.monotonic() < deadline:
                 time.sleep(0.5)
                 flow = client.request("GET", f"/v1/flows/{flow['id']}").json()
-                done = sum(e["status"] is not None or e["code"] is not None for e in flow["entries"])
+                done = sum(
+                    e["status"] is not None or e["code"] is not None for e in flow["entries"]
+                )
                 progress.update(task, completed=done)
     table = Table(title=f"flow {flow['id']}: {flow['status']}")
     for column in ("file", "invoice", "status", "code", "rules"):
         table.add_column(column)
     for entry in flow["entries"]:
-        table.add_row(entry["name"], entry["invoice_id"] or "", entry["status"] or "",
-                      entry["code"] or "", " ".join(entry["fatal_rules"]))
+        table.add_row(
+            entry["name"],
+            entry["invoice_id"] or "",
+            entry["status"] or "",
+            entry["code"] or "",
+            " ".join(entry["fatal_rules"]),
+        )
     # Piped into a file or another program, keep whole values rather than fit 80 columns.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     if flow["status"] != "INTEGRATED":

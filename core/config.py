@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     token_ttl: timedelta = Field(timedelta(hours=1), gt=timedelta(0))
     upload_max_bytes: int = Field(20 * 1024 * 1024, gt=0, le=2**40)
     deposit_wait: timedelta = Field(
-        timedelta(seconds=20), gt=timedelta(0),
+        timedelta(seconds=20),
+        gt=timedelta(0),
         description="How long a deposit call waits for validation before answering 202.",
     )
     idempotency_retention: timedelta = Field(timedelta(hours=24), ge=timedelta(hours=24))

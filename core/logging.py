@@ -46,5 +46,6 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite"):
+    # pypdf logs every repair it tries: thousands of lines for one hostile PDF.
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite", "pypdf"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

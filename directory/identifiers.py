@@ -37,7 +37,9 @@ def check_siret(value: str) -> str:
     try:
         return siret.validate(value)
     except StdnumError as exc:
-        raise InvalidInput(ErrorCode.SIRET_INVALID, f"{value!r} is not a valid SIRET: {exc}") from None
+        raise InvalidInput(
+            ErrorCode.SIRET_INVALID, f"{value!r} is not a valid SIRET: {exc}"
+        ) from None
 
 
 def check_siren(value: str) -> str:
@@ -45,7 +47,9 @@ def check_siren(value: str) -> str:
     try:
         return siren.validate(value)
     except StdnumError as exc:
-        raise InvalidInput(ErrorCode.SIREN_INVALID, f"{value!r} is not a valid SIREN: {exc}") from None
+        raise InvalidInput(
+            ErrorCode.SIREN_INVALID, f"{value!r} is not a valid SIREN: {exc}"
+        ) from None
 
 
 def check_identifier(scheme: IdentifierScheme, value: str) -> str:
@@ -71,7 +75,9 @@ def check_iban(value: str) -> str:
     try:
         return IBAN(value).compact
     except SchwiftyException as exc:
-        raise InvalidInput(ErrorCode.IBAN_INVALID, f"{value!r} is not a valid IBAN: {exc}") from None
+        raise InvalidInput(
+            ErrorCode.IBAN_INVALID, f"{value!r} is not a valid IBAN: {exc}"
+        ) from None
 
 
 def check_bic(value: str) -> str:

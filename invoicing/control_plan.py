@@ -119,47 +119,63 @@ def score(facts: RiskFacts, rules: RiskRules) -> RiskScore:
     reasons: list[RiskReason] = []
 
     if not any(p.paid for p in others):
-        reasons.append(RiskReason(
-            RiskRule.NEW_SUPPLIER, rules.new_supplier,
-            "no earlier invoice of this supplier was paid",
-        ))
+        reasons.append(
+            RiskReason(
+                RiskRule.NEW_SUPPLIER,
+                rules.new_supplier,
+                "no earlier invoice of this supplier was paid",
+            )
+        )
 
     if others:
         median = statistics.median(p.amount_excl_vat for p in others)
         if facts.amount_excl_vat > rules.history_factor * median:
-            reasons.append(RiskReason(
-                RiskRule.AMOUNT_ABOVE_HISTORY, rules.amount_above_history,
-                f"amount {facts.amount_excl_vat} is over {rules.history_factor} times the "
-                f"median {median} of the supplier's {len(others)} earlier invoices",
-            ))
+            reasons.append(
+                RiskReason(
+                    RiskRule.AMOUNT_ABOVE_HISTORY,
+                    rules.amount_above_history,
+                    f"amount {facts.amount_excl_vat} is over {rules.history_factor} times the "
+                    f"median {median} of the supplier's {len(others)} earlier invoices",
+                )
+            )
 
     changed = facts.bank_account_changed_on
     age = None if changed is None else facts.received_on - changed
     if age is not None and timedelta(0) <= age <= rules.bank_change_window:
-        reasons.append(RiskReason(
-            RiskRule.BANK_ACCOUNT_CHANGED, rules.bank_account_changed,
-            f"the supplier's bank account changed on {changed}, {age.days} days before receipt",
-        ))
+        reasons.append(
+            RiskReason(
+                RiskRule.BANK_ACCOUNT_CHANGED,
+                rules.bank_account_changed,
+                f"the supplier's bank account changed on {changed}, {age.days} days before receipt",
+            )
+        )
 
     twins = [
-        p.number for p in others
+        p.number
+        for p in others
         if p.amount_excl_vat == facts.amount_excl_vat
         and abs(p.issued_on - facts.issued_on) <= rules.duplicate_window
     ]
     if twins:
-        reasons.append(RiskReason(
-            RiskRule.NEAR_DUPLICATE, rules.near_duplicate,
-            f"same amount {facts.amount_excl_vat} as invoice(s) {', '.join(sorted(twins))}, "
-            f"issued within {rules.duplicate_window.days} days",
-        ))
+        reasons.append(
+            RiskReason(
+                RiskRule.NEAR_DUPLICATE,
+                rules.near_duplicate,
+                f"same amount {facts.amount_excl_vat} as invoice(s) {', '.join(sorted(twins))}, "
+                f"issued within {rules.duplicate_window.days} days",
+            )
+        )
 
     for threshold in sorted(rules.thresholds):
         if threshold * (1 - rules.threshold_margin) <= facts.amount_excl_vat < threshold:
-            reasons.append(RiskReason(
-                RiskRule.JUST_UNDER_THRESHOLD, rules.just_under_threshold,
-                f"amount {facts.amount_excl_vat} is within {rules.threshold_margin:%} "
-                f"below the threshold {threshold}",
-            ))
+            reasons.append(
+                RiskReason(
+                    RiskRule.JUST_UNDER_THRESHOLD,
+                    rules.just_under_threshold,
+                    f"amount {facts.amount_excl_vat} is within {rules.threshold_margin:%} "
+                    f"below the threshold {threshold}",
+                )
+            )
             break
 
     return RiskScore(sum(r.weight for r in reasons), tuple(reasons))

@@ -73,7 +73,8 @@ def deadline_for(category: str, deadlines: PaymentDeadlines) -> timedelta:
     }
     if category not in lengths:
         raise InvalidInput(
-            ErrorCode.CATEGORY_UNKNOWN, f"unknown buyer category {category!r}",
+            ErrorCode.CATEGORY_UNKNOWN,
+            f"unknown buyer category {category!r}",
             categories=list(lengths),
         )
     return lengths[category]

@@ -13,7 +13,6 @@ from lxml import etree
 from core.errors import ChaineError, ErrorCode
 from invoicing.document import load_document
 from invoicing.model import SIRET_SCHEME
-
 from invoicing.syntax import CII_NS, CII_RAM_NS, UBL_CAC_NS, UBL_CBC_NS
 
 _NS = {"cac": UBL_CAC_NS, "cbc": UBL_CBC_NS, "rsm": CII_NS, "ram": CII_RAM_NS}
@@ -24,8 +23,9 @@ _UBL_SELLER_IDS = etree.XPath(
     " | /*/cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID",
     namespaces=_NS,
 )
-_CII_NUMBER = etree.XPath("/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID/text()",
-                          namespaces=_NS)
+_CII_NUMBER = etree.XPath(
+    "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID/text()", namespaces=_NS
+)
 _CII_SELLER_IDS = etree.XPath(
     "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
     "/ram:SellerTradeParty/ram:SpecifiedLegalOrganization/ram:ID"

@@ -37,12 +37,14 @@ class LifecycleCode(StrEnum):
     ROUTING_ERROR = "221"  # Erreur de routage
 
 
-MANDATORY_CODES = frozenset({
-    LifecycleCode.DEPOSITED,
-    LifecycleCode.REFUSED,
-    LifecycleCode.CASHED,
-    LifecycleCode.REJECTED,
-})
+MANDATORY_CODES = frozenset(
+    {
+        LifecycleCode.DEPOSITED,
+        LifecycleCode.REFUSED,
+        LifecycleCode.CASHED,
+        LifecycleCode.REJECTED,
+    }
+)
 """The codes every platform must send."""
 
 _S = InvoiceStatus

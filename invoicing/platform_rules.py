@@ -32,7 +32,7 @@ class PlatformRule(StrEnum):
 
 
 RULE_TEXTS = {
-    PlatformRule.BUYER_SIRET_MISSING: "The buyer's SIRET (BT-47 or BT-46, scheme 0009) is required.",
+    PlatformRule.BUYER_SIRET_MISSING: "The buyer's SIRET (BT-47/BT-46, scheme 0009) is required.",
     PlatformRule.BUYER_UNKNOWN: "The buyer's SIRET is not a public structure of the directory.",
     PlatformRule.BUYER_INACTIVE: "The buyer's structure does not receive invoices (inactive).",
     PlatformRule.SERVICE_MISSING: "This structure requires a service code in BT-10.",
@@ -84,7 +84,9 @@ def check_platform_rules(invoice: InvoiceFacts, facts: DirectoryFacts) -> list[P
     if not invoice.seller_siret:
         found.append(_finding(PlatformRule.SELLER_SIRET_MISSING, "BT-30"))
     elif not _passes(check_siret, invoice.seller_siret):
-        found.append(_finding(PlatformRule.SELLER_SIRET_INVALID, "BT-30", f"({invoice.seller_siret})"))
+        found.append(
+            _finding(PlatformRule.SELLER_SIRET_INVALID, "BT-30", f"({invoice.seller_siret})")
+        )
     if invoice.iban and not _passes(check_iban, invoice.iban):
         found.append(_finding(PlatformRule.BANK_ACCOUNT_INVALID, "BT-84"))
     if not invoice.buyer_siret:
@@ -107,7 +109,9 @@ def _routing(invoice: InvoiceFacts, structure: StructureRecord) -> list[Platform
     if invoice.service_code:
         service = services.get(invoice.service_code)
         if service is None:
-            found.append(_finding(PlatformRule.SERVICE_UNKNOWN, "BT-10", f"({invoice.service_code})"))
+            found.append(
+                _finding(PlatformRule.SERVICE_UNKNOWN, "BT-10", f"({invoice.service_code})")
+            )
         elif not service.active:
             found.append(_finding(PlatformRule.SERVICE_INACTIVE, "BT-10"))
     elif structure.service_code_required:

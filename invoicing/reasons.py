@@ -33,14 +33,20 @@ class RejectionReason(CodedReason):
     DUPLICATE = "DUPLICATE", "Facture en doublon", "Duplicate invoice"
     WRONG_AMOUNT = "WRONG_AMOUNT", "Montant erroné", "Wrong amount"
     NO_COMMITMENT = (
-        "NO_COMMITMENT", "Engagement juridique absent ou inconnu", "No or unknown commitment"
+        "NO_COMMITMENT",
+        "Engagement juridique absent ou inconnu",
+        "No or unknown commitment",
     )
     SERVICE_NOT_DONE = "SERVICE_NOT_DONE", "Service non fait", "Service not done"
     WRONG_BANK_DETAILS = (
-        "WRONG_BANK_DETAILS", "Coordonnées bancaires erronées", "Wrong bank details"
+        "WRONG_BANK_DETAILS",
+        "Coordonnées bancaires erronées",
+        "Wrong bank details",
     )
     MISSING_MANDATORY_MENTION = (
-        "MISSING_MANDATORY_MENTION", "Mention obligatoire absente", "Mandatory mention missing"
+        "MISSING_MANDATORY_MENTION",
+        "Mention obligatoire absente",
+        "Mandatory mention missing",
     )
     OTHER = "OTHER", "Autre motif", "Other reason"
 
@@ -51,7 +57,9 @@ class SuspensionReason(CodedReason):
 
     MISSING_DOCUMENT = "MISSING_DOCUMENT", "Pièce justificative manquante", "Missing document"
     MISSING_PURCHASE_ORDER = (
-        "MISSING_PURCHASE_ORDER", "Bon de commande manquant", "Missing purchase order"
+        "MISSING_PURCHASE_ORDER",
+        "Bon de commande manquant",
+        "Missing purchase order",
     )
     AMOUNT_TO_CLARIFY = "AMOUNT_TO_CLARIFY", "Montant à justifier", "Amount to clarify"
     OTHER = "OTHER", "Autre motif", "Other reason"
@@ -68,21 +76,28 @@ class AccountantRejectionReason(CodedReason):
     """Why the accountant rejects a mandate: the checks of décret 2012-1246 (GBCP) art. 20."""
 
     ORDERER_NOT_ACCREDITED = (
-        "ORDERER_NOT_ACCREDITED", "Qualité de l'ordonnateur", "Orderer not accredited"
+        "ORDERER_NOT_ACCREDITED",
+        "Qualité de l'ordonnateur",
+        "Orderer not accredited",
     )
     WRONG_IMPUTATION = "WRONG_IMPUTATION", "Imputation erronée", "Wrong budget imputation"
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS", "Crédits insuffisants", "Insufficient credits"
     SERVICE_DONE_NOT_JUSTIFIED = (
-        "SERVICE_DONE_NOT_JUSTIFIED", "Service fait non justifié", "Service done not justified"
+        "SERVICE_DONE_NOT_JUSTIFIED",
+        "Service fait non justifié",
+        "Service done not justified",
     )
     LIQUIDATION_ERROR = "LIQUIDATION_ERROR", "Erreur de liquidation", "Liquidation error"
     MISSING_SUPPORTING_DOCUMENT = (
-        "MISSING_SUPPORTING_DOCUMENT", "Pièce justificative manquante",
+        "MISSING_SUPPORTING_DOCUMENT",
+        "Pièce justificative manquante",
         "Missing supporting document",
     )
     DEBT_PRESCRIBED = "DEBT_PRESCRIBED", "Créance prescrite", "Debt time-barred"
     WRONG_PAYEE = (
-        "WRONG_PAYEE", "Paiement non libératoire (créancier ou compte)", "Wrong payee or account"
+        "WRONG_PAYEE",
+        "Paiement non libératoire (créancier ou compte)",
+        "Wrong payee or account",
     )
     OTHER = "OTHER", "Autre motif", "Other reason"
 
@@ -103,20 +118,26 @@ def check_reason(action: Action, reason: str | None) -> CodedReason | None:
     if reasons is None:
         if reason is not None:
             raise InvalidInput(
-                ErrorCode.INVOICE_REASON_UNKNOWN, f"{action} takes no reason, got {reason!r}",
-                action=action.value, reason=reason,
+                ErrorCode.INVOICE_REASON_UNKNOWN,
+                f"{action} takes no reason, got {reason!r}",
+                action=action.value,
+                reason=reason,
             )
         return None
     known = [r.value for r in reasons]
     if reason is None:
         raise InvalidInput(
-            ErrorCode.INVOICE_REASON_REQUIRED, f"{action} needs a reason, one of {known}",
-            action=action.value, reasons=known,
+            ErrorCode.INVOICE_REASON_REQUIRED,
+            f"{action} needs a reason, one of {known}",
+            action=action.value,
+            reasons=known,
         )
     if reason not in known:
         raise InvalidInput(
             ErrorCode.INVOICE_REASON_UNKNOWN,
             f"{reason!r} is not a reason for {action}; one of {known}",
-            action=action.value, reason=reason, reasons=known,
+            action=action.value,
+            reason=reason,
+            reasons=known,
         )
     return reasons(reason)

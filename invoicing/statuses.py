@@ -32,11 +32,13 @@ class InvoiceStatus(StrEnum):
     PAYEE = "PAYEE"  # payment confirmed
 
 
-FINAL_STATUSES = frozenset({
-    InvoiceStatus.PAYEE,
-    InvoiceStatus.ANNULEE,
-    InvoiceStatus.REJETEE,
-    # The supplier deposits a corrected statement, as after a rejection.
-    InvoiceStatus.REFUSEE_PREMIER_VALIDEUR,
-})
+FINAL_STATUSES = frozenset(
+    {
+        InvoiceStatus.PAYEE,
+        InvoiceStatus.ANNULEE,
+        InvoiceStatus.REJETEE,
+        # The supplier deposits a corrected statement, as after a rejection.
+        InvoiceStatus.REFUSEE_PREMIER_VALIDEUR,
+    }
+)
 """Statuses after which an invoice's process ends: no action leads out of them."""

@@ -82,8 +82,9 @@ class Transition:
     actors: frozenset[Actor]
 
 
-def _row(action: Action, sources: set[InvoiceStatus], target: InvoiceStatus,
-         actors: set[Actor]) -> Transition:
+def _row(
+    action: Action, sources: set[InvoiceStatus], target: InvoiceStatus, actors: set[Actor]
+) -> Transition:
     return Transition(action, frozenset(sources), target, frozenset(actors))
 
 
@@ -94,45 +95,91 @@ _IN_PROCESSING = {_S.PRISE_EN_COMPTE, _S.COMPLETEE}
 TRANSITIONS: tuple[Transition, ...] = (
     _row(Action.ROUTE, {_S.DEPOSEE}, _S.EN_COURS_ACHEMINEMENT, {SYSTEM}),
     # Routing may be immediate (recipient on this platform): DEPOSEE straight to delivery.
-    _row(Action.DELIVER, {*_BEFORE_DELIVERY, _S.VALIDEE_PREMIER_VALIDEUR},
-         _S.MISE_A_DISPOSITION, {SYSTEM}),
-    _row(Action.DELIVER_TO_FIRST_VALIDATOR, _BEFORE_DELIVERY,
-         _S.MISE_A_DISPOSITION_PREMIER_VALIDEUR, {SYSTEM}),
+    _row(
+        Action.DELIVER,
+        {*_BEFORE_DELIVERY, _S.VALIDEE_PREMIER_VALIDEUR},
+        _S.MISE_A_DISPOSITION,
+        {SYSTEM},
+    ),
+    _row(
+        Action.DELIVER_TO_FIRST_VALIDATOR,
+        _BEFORE_DELIVERY,
+        _S.MISE_A_DISPOSITION_PREMIER_VALIDEUR,
+        {SYSTEM},
+    ),
     _row(Action.REJECT_AT_INTAKE, _BEFORE_DELIVERY, _S.REJETEE, {SYSTEM}),
-    _row(Action.CANCEL,
-         {*_BEFORE_DELIVERY, _S.MISE_A_DISPOSITION, _S.MISE_A_DISPOSITION_PREMIER_VALIDEUR,
-          _S.A_RECYCLER},
-         _S.ANNULEE, {Role.SUPPLIER}),
+    _row(
+        Action.CANCEL,
+        {
+            *_BEFORE_DELIVERY,
+            _S.MISE_A_DISPOSITION,
+            _S.MISE_A_DISPOSITION_PREMIER_VALIDEUR,
+            _S.A_RECYCLER,
+        },
+        _S.ANNULEE,
+        {Role.SUPPLIER},
+    ),
     # Works contracts (CCAG Travaux): the MOE validates the statement before the buyer.
-    _row(Action.MOE_ACCEPT, {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
-         _S.VALIDEE_PREMIER_VALIDEUR, {Role.MOE}),
-    _row(Action.MOE_AMEND, {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
-         _S.VALIDEE_PREMIER_VALIDEUR, {Role.MOE}),
-    _row(Action.MOE_REFUSE, {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
-         _S.REFUSEE_PREMIER_VALIDEUR, {Role.MOE}),
-    _row(Action.MOE_TACIT_ACCEPT, {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
-         _S.VALIDEE_PREMIER_VALIDEUR, {SYSTEM}),
+    _row(
+        Action.MOE_ACCEPT,
+        {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
+        _S.VALIDEE_PREMIER_VALIDEUR,
+        {Role.MOE},
+    ),
+    _row(
+        Action.MOE_AMEND,
+        {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
+        _S.VALIDEE_PREMIER_VALIDEUR,
+        {Role.MOE},
+    ),
+    _row(
+        Action.MOE_REFUSE,
+        {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
+        _S.REFUSEE_PREMIER_VALIDEUR,
+        {Role.MOE},
+    ),
+    _row(
+        Action.MOE_TACIT_ACCEPT,
+        {_S.MISE_A_DISPOSITION_PREMIER_VALIDEUR},
+        _S.VALIDEE_PREMIER_VALIDEUR,
+        {SYSTEM},
+    ),
     # Processing by the recipient.
     _row(Action.TAKE, {_S.MISE_A_DISPOSITION}, _S.PRISE_EN_COMPTE, {Role.BUYER}),
     _row(Action.SUSPEND, {_S.PRISE_EN_COMPTE}, _S.SUSPENDUE, {Role.BUYER}),
     _row(Action.COMPLETE, {_S.SUSPENDUE}, _S.COMPLETEE, {Role.SUPPLIER}),
-    _row(Action.REJECT, {_S.MISE_A_DISPOSITION, _S.SUSPENDUE, *_IN_PROCESSING},
-         _S.REJETEE, {Role.BUYER}),
+    _row(
+        Action.REJECT,
+        {_S.MISE_A_DISPOSITION, _S.SUSPENDUE, *_IN_PROCESSING},
+        _S.REJETEE,
+        {Role.BUYER},
+    ),
     _row(Action.RECYCLE, {_S.MISE_A_DISPOSITION, *_IN_PROCESSING}, _S.A_RECYCLER, {Role.BUYER}),
     _row(Action.REROUTE, {_S.A_RECYCLER}, _S.MISE_A_DISPOSITION, {Role.SUPPLIER, Role.BUYER}),
     _row(Action.CERTIFY_SERVICE_DONE, _IN_PROCESSING, _S.SERVICE_FAIT, {Role.BUYER}),
     # SFP: paid without prior certification, checked afterwards by the control plan.
-    _row(Action.PRESUME_SERVICE_DONE, {_S.MISE_A_DISPOSITION, *_IN_PROCESSING},
-         _S.SERVICE_FAIT, {SYSTEM}),
+    _row(
+        Action.PRESUME_SERVICE_DONE,
+        {_S.MISE_A_DISPOSITION, *_IN_PROCESSING},
+        _S.SERVICE_FAIT,
+        {SYSTEM},
+    ),
     # Accounting, in this order only.
     _row(Action.ISSUE_MANDATE, {_S.SERVICE_FAIT}, _S.MANDATEE, {SYSTEM}),
-    _row(Action.MAKE_AVAILABLE_TO_ACCOUNTANT, {_S.MANDATEE}, _S.MISE_A_DISPOSITION_COMPTABLE,
-         {Role.ACCOUNTANT, SYSTEM}),
-    _row(Action.ACCOUNTANT_REJECT, {_S.MISE_A_DISPOSITION_COMPTABLE}, _S.PRISE_EN_COMPTE,
-         {Role.ACCOUNTANT}),
+    _row(
+        Action.MAKE_AVAILABLE_TO_ACCOUNTANT,
+        {_S.MANDATEE},
+        _S.MISE_A_DISPOSITION_COMPTABLE,
+        {Role.ACCOUNTANT, SYSTEM},
+    ),
+    _row(
+        Action.ACCOUNTANT_REJECT,
+        {_S.MISE_A_DISPOSITION_COMPTABLE},
+        _S.PRISE_EN_COMPTE,
+        {Role.ACCOUNTANT},
+    ),
     _row(Action.ACCOUNT, {_S.MISE_A_DISPOSITION_COMPTABLE}, _S.COMPTABILISEE, {Role.ACCOUNTANT}),
-    _row(Action.PAYMENT_ISSUED, {_S.COMPTABILISEE}, _S.MISE_EN_PAIEMENT,
-         {Role.ACCOUNTANT, SYSTEM}),
+    _row(Action.PAYMENT_ISSUED, {_S.COMPTABILISEE}, _S.MISE_EN_PAIEMENT, {Role.ACCOUNTANT, SYSTEM}),
     _row(Action.MARK_PAID, {_S.MISE_EN_PAIEMENT}, _S.PAYEE, {Role.ACCOUNTANT, SYSTEM}),
 )
 
@@ -164,7 +211,8 @@ def next_status(current: InvoiceStatus, action: Action, actor: Actor) -> Invoice
     if actor not in row.actors:
         raise ActionForbidden(
             f"{action} is taken by {', '.join(sorted(row.actors))}, not by {actor}",
-            action=action.value, actor=str(actor),
+            action=action.value,
+            actor=str(actor),
         )
     if current not in row.sources:
         allowed = allowed_actions(current, actor)

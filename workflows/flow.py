@@ -44,8 +44,10 @@ class FlowWorkflow:
     @workflow.run
     async def run(self, input: FlowInput) -> str:
         entries = await workflow.execute_activity_method(
-            FlowActivities.unpack_flow, input,
-            start_to_close_timeout=timedelta(minutes=5), retry_policy=STORE_RETRY,
+            FlowActivities.unpack_flow,
+            input,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=STORE_RETRY,
         )
         await self._record(input, FlowStatus.IN_PROGRESS, entries)
         self._entries = entries
@@ -56,8 +58,10 @@ class FlowWorkflow:
                 return entry
             async with slots:
                 return await workflow.execute_activity_method(
-                    FlowActivities.deposit_flow_entry, FlowEntryDeposit(input, entry),
-                    start_to_close_timeout=timedelta(minutes=10), retry_policy=STORE_RETRY,
+                    FlowActivities.deposit_flow_entry,
+                    FlowEntryDeposit(input, entry),
+                    start_to_close_timeout=timedelta(minutes=10),
+                    retry_policy=STORE_RETRY,
                 )
 
         done = list(await asyncio.gather(*(deposit(e) for e in entries)))
@@ -69,6 +73,8 @@ class FlowWorkflow:
 
     async def _record(self, input: FlowInput, status: FlowStatus, entries: list[FlowEntry]) -> None:
         await workflow.execute_activity_method(
-            FlowActivities.record_flow, FlowRecord(input, status, entries),
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=STORE_RETRY,
+            FlowActivities.record_flow,
+            FlowRecord(input, status, entries),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
         )

@@ -55,12 +55,14 @@ with workflow.unsafe.imports_passed_through():
 INVOICE_IDS = uuid.UUID("5b0d1c1e-8f61-4c1e-9a53-4c6f1d3c0a11")
 
 # Validation is retried until it answers: a failure of ours must never become a rejection.
-VALIDATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                               maximum_interval=timedelta(minutes=1))
+VALIDATION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 VALIDATION_TIMEOUT = timedelta(minutes=10)  # a 20 MB invoice of many thousand lines
 VALIDATION_HEARTBEAT = timedelta(seconds=10)  # a dead worker is noticed this fast
-STORE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
-                          maximum_interval=timedelta(seconds=30))
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
 STORE_TIMEOUT = timedelta(seconds=30)
 
 
@@ -77,8 +79,10 @@ def invoice_id_of(workflow_id: str, run_id: str) -> str:
 def refusal(error: ChaineError) -> ApplicationError:
     """A domain refusal as the failure an Update answers with (type = the error code)."""
     return ApplicationError(
-        error.detail, {"http_status": error.status, **error.extra},
-        type=str(error.code), non_retryable=True,
+        error.detail,
+        {"http_status": error.status, **error.extra},
+        type=str(error.code),
+        non_retryable=True,
     )
 
 
@@ -192,15 +196,20 @@ class InvoiceWorkflow:
         )
         self._status = statuses[-1]
         self._sequence = len(statuses)
-        workflow.upsert_search_attributes([
-            sa.KIND.value_set("invoice"),
-            sa.STATUS.value_set(self._status.value),
-            sa.SUPPLIER.value_set(self._input.seller_key),
-            *([sa.STRUCTURE.value_set(keys.buyer_siret)] if keys and keys.buyer_siret else []),
-            *([sa.AMOUNT.value_set(float(keys.amount_due))] if keys and keys.amount_due else []),
-        ])
-        return DepositOutcome(invoice_id=self._invoice_id, status=self._status.value,
-                              report=report)
+        workflow.upsert_search_attributes(
+            [
+                sa.KIND.value_set("invoice"),
+                sa.STATUS.value_set(self._status.value),
+                sa.SUPPLIER.value_set(self._input.seller_key),
+                *([sa.STRUCTURE.value_set(keys.buyer_siret)] if keys and keys.buyer_siret else []),
+                *(
+                    [sa.AMOUNT.value_set(float(keys.amount_due))]
+                    if keys and keys.amount_due
+                    else []
+                ),
+            ]
+        )
+        return DepositOutcome(invoice_id=self._invoice_id, status=self._status.value, report=report)
 
     # --- people's actions ----------------------------------------------------------------
 
@@ -219,10 +228,14 @@ class InvoiceWorkflow:
             if action is Action.MARK_PAID and request.paid_on is not None:
                 changes.update(self._interest_on(request.paid_on))
             self._clock = clock
-            await self._transition(action, actor, request.actor, request.reason,
-                                   request.comment, changes)
-            return ActionOutcome(self._status.value if self._status else "", self._sequence,
-                                 deadlines.due_at(self._clock) if self._clock else None)
+            await self._transition(
+                action, actor, request.actor, request.reason, request.comment, changes
+            )
+            return ActionOutcome(
+                self._status.value if self._status else "",
+                self._sequence,
+                deadlines.due_at(self._clock) if self._clock else None,
+            )
 
     @act.validator
     def _validate_act(self, request: ActionRequest) -> None:
@@ -235,14 +248,16 @@ class InvoiceWorkflow:
 
     def _check(self, request: ActionRequest) -> tuple[Action, Actor]:
         if self._status is None:
-            raise ApplicationError("the invoice is not deposited yet",
-                                   type="INVOICE_NOT_FOUND", non_retryable=True)
+            raise ApplicationError(
+                "the invoice is not deposited yet", type="INVOICE_NOT_FOUND", non_retryable=True
+            )
         action, actor = Action(request.action), Role(request.role)
         next_status(self._status, action, actor)
         check_reason(action, request.reason)
         if action is Action.MARK_PAID and request.paid_on is None:
-            raise ApplicationError("MARK_PAID needs the payment date", type="VALIDATION_FAILED",
-                                   non_retryable=True)
+            raise ApplicationError(
+                "MARK_PAID needs the payment date", type="VALIDATION_FAILED", non_retryable=True
+            )
         return action, actor
 
     def _clock_after(self, action: Action) -> deadlines.PaymentClock | None:
@@ -263,8 +278,11 @@ class InvoiceWorkflow:
         interest = late_interest(self._amount_due, due, paid_on)
         if not interest.days_late:
             return {"paid_on": paid_on}
-        return {"paid_on": paid_on, "late_interest": interest.interest,
-                "late_compensation": interest.compensation}
+        return {
+            "paid_on": paid_on,
+            "late_interest": interest.interest,
+            "late_compensation": interest.compensation,
+        }
 
     # --- the workflow's own steps --------------------------------------------------------
 
@@ -277,8 +295,9 @@ class InvoiceWorkflow:
             retry_policy=STORE_RETRY,
         )
         async with self._lock:
-            await self._transition(Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None,
-                                   f"mandate {number}", {})
+            await self._transition(
+                Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None, f"mandate {number}", {}
+            )
 
     async def _mark_overdue(self) -> None:
         """The due date passed unpaid: say so (the status does not change)."""
@@ -287,20 +306,38 @@ class InvoiceWorkflow:
             await self._record("invoice.overdue", SYSTEM.value, None, None, {})
 
     async def _transition(
-        self, action: Action, actor: Actor, author: str, reason: str | None,
-        comment: str | None, changes: dict[str, object],
+        self,
+        action: Action,
+        actor: Actor,
+        author: str,
+        reason: str | None,
+        comment: str | None,
+        changes: dict[str, object],
     ) -> None:
         target = next_status(self._status, action, actor)  # type: ignore[arg-type]
-        partial = (action is Action.CERTIFY_SERVICE_DONE
-                   and changes.get("certified_amount") not in (None, self._amount_due))
+        partial = action is Action.CERTIFY_SERVICE_DONE and changes.get("certified_amount") not in (
+            None,
+            self._amount_due,
+        )
         self._status = target
-        await self._record("invoice.status_changed", author, reason, comment, changes,
-                           lifecycle_code(target, partial=partial))
+        await self._record(
+            "invoice.status_changed",
+            author,
+            reason,
+            comment,
+            changes,
+            lifecycle_code(target, partial=partial),
+        )
         workflow.upsert_search_attributes([sa.STATUS.value_set(target.value)])
 
     async def _record(
-        self, event_type: str, author: str, reason: str | None, comment: str | None,
-        changes: dict[str, object], code: object = None,
+        self,
+        event_type: str,
+        author: str,
+        reason: str | None,
+        comment: str | None,
+        changes: dict[str, object],
+        code: object = None,
     ) -> None:
         self._sequence += 1
         clock = self._clock
@@ -318,8 +355,9 @@ class InvoiceWorkflow:
                 reason=reason,
                 comment=comment,
                 due_at=deadlines.due_at(clock) if clock else None,
-                suspended_since=(interruption.start if interruption and interruption.end is None
-                                 else None),
+                suspended_since=(
+                    interruption.start if interruption and interruption.end is None else None
+                ),
                 **changes,  # type: ignore[arg-type]
             ),
             start_to_close_timeout=STORE_TIMEOUT,

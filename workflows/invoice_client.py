@@ -63,7 +63,9 @@ async def deposit_invoice(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     update = await client.start_update_with_start_workflow(
-        InvoiceWorkflow.deposit, request, start_workflow_operation=start,
+        InvoiceWorkflow.deposit,
+        request,
+        start_workflow_operation=start,
         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
     )
     try:

@@ -42,7 +42,9 @@ class ValidationWorkflow:
             return result.report
         platform = await workflow.execute_activity_method(
             InvoiceStoreActivities.check_platform_rules,
-            PlatformCheck(invoice_id="", seller_key=result.keys.seller_siret or "", keys=result.keys),
+            PlatformCheck(
+                invoice_id="", seller_key=result.keys.seller_siret or "", keys=result.keys
+            ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=STORE_RETRY,
         )

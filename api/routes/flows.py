@@ -51,8 +51,12 @@ class FlowPublic(ResponseModel):
     entries: list[dict[str, Any]]
 
 
-@router.post("/flows", status_code=202, response_model=FlowPublic,
-             summary="Deposit a zip of invoices (EDI mode)")
+@router.post(
+    "/flows",
+    status_code=202,
+    response_model=FlowPublic,
+    summary="Deposit a zip of invoices (EDI mode)",
+)
 async def post_flow(
     request: Request,
     principal: Supplier,
@@ -68,8 +72,12 @@ async def post_flow(
     flow_id = str(uuid.uuid4())
     filename = request.headers.get("x-filename", "")[:255] or None
     flow = FlowInput(
-        flow_id=flow_id, depositor=principal.client_id, sirets=sorted(principal.sirets),
-        original_sha256=blob.sha256, received_at=received_at, filename=filename,
+        flow_id=flow_id,
+        depositor=principal.client_id,
+        sirets=sorted(principal.sirets),
+        original_sha256=blob.sha256,
+        received_at=received_at,
+        filename=filename,
         process=invoice_process(settings),
         max_entry_bytes=settings.upload_max_bytes,
     )
@@ -78,10 +86,15 @@ async def post_flow(
             FlowWorkflow.run, flow, id=f"flow:{flow_id}", task_queue=settings.task_queue
         )
         entries = await handle.execute_update(FlowWorkflow.received)
-    body = FlowPublic(id=flow_id, status=FlowStatus.IN_PROGRESS.value, filename=filename,
-                      entries=[asdict(e) for e in entries])
-    return JSONResponse(body.model_dump(), status_code=202,
-                        headers={"Location": f"/v1/flows/{flow_id}"})
+    body = FlowPublic(
+        id=flow_id,
+        status=FlowStatus.IN_PROGRESS.value,
+        filename=filename,
+        entries=[asdict(e) for e in entries],
+    )
+    return JSONResponse(
+        body.model_dump(), status_code=202, headers={"Location": f"/v1/flows/{flow_id}"}
+    )
 
 
 @router.get("/flows/{flow_id}", response_model=FlowPublic, summary="A flow and its files")
@@ -90,5 +103,6 @@ async def get_flow(flow_id: FlowId, principal: Supplier, session: SessionDep) ->
     flow = await FlowRepository(session).get(flow_id)
     if flow is None or not principal.sirets.intersection(flow.sirets):
         raise FlowNotFound(f"no flow {flow_id}")
-    return FlowPublic(id=flow.id, status=flow.status, filename=flow.original_filename,
-                      entries=flow.entries)
+    return FlowPublic(
+        id=flow.id, status=flow.status, filename=flow.original_filename, entries=flow.entries
+    )

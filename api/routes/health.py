@@ -63,13 +63,18 @@ async def readyz(session: SessionDep, temporal: TemporalDep) -> Response | Readi
     if all(v == "ok" for v in checks.values()):
         return Readiness(status="ready", checks=checks)
     return problem(
-        503, ErrorCode.SERVICE_UNAVAILABLE, "a dependency is unreachable",
-        instance="/readyz", headers={"Retry-After": "5"}, checks=checks,
+        503,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "a dependency is unreachable",
+        instance="/readyz",
+        headers={"Retry-After": "5"},
+        checks=checks,
     )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Counters and histograms of this API process in the Prometheus text format."""
-    return Response(generate_latest(request.app.state.metrics_registry),
-                    media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
+    )

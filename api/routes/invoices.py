@@ -142,7 +142,8 @@ async def _receive(
             raise UnsupportedInvoiceMedia("a multipart deposit carries the file in part 'invoice'")
         attachments = [
             await store_upload(part, blobs, settings.upload_max_bytes)
-            for part in form.getlist("attachments") if not isinstance(part, str)
+            for part in form.getlist("attachments")
+            if not isinstance(part, str)
         ]
         return await store_upload(upload, blobs, settings.upload_max_bytes), attachments
     raise UnsupportedInvoiceMedia(
@@ -156,25 +157,41 @@ def _deposit_response(
 ) -> Response:
     location = f"/v1/invoices/{outcome.invoice_id}"
     if isinstance(outcome, PendingDeposit):
-        return JSONResponse(InvoicePending(id=outcome.invoice_id).model_dump(), status_code=202,
-                            headers={"Location": location, "Retry-After": "2"})
+        return JSONResponse(
+            InvoicePending(id=outcome.invoice_id).model_dump(),
+            status_code=202,
+            headers={"Location": location, "Retry-After": "2"},
+        )
     if outcome.conflict:
         return problem(
-            409, ErrorCode.INVOICE_CONFLICT,
+            409,
+            ErrorCode.INVOICE_CONFLICT,
             f"invoice {number} of seller {seller} was already deposited with other content",
-            invoice_id=outcome.invoice_id, headers={"Location": location},
+            invoice_id=outcome.invoice_id,
+            headers={"Location": location},
         )
     if outcome.status == "REJETEE":
         fatal = sum(f["severity"] == "fatal" for f in outcome.report["findings"])
         return problem(
-            422, ErrorCode.INVOICE_INVALID,
+            422,
+            ErrorCode.INVOICE_INVALID,
             f"the invoice breaks {fatal} rule(s); it is recorded as rejected with its report",
-            invoice_id=outcome.invoice_id, report=outcome.report, headers={"Location": location},
+            invoice_id=outcome.invoice_id,
+            report=outcome.report,
+            headers={"Location": location},
         )
-    body = InvoiceDeposited(id=outcome.invoice_id, status=outcome.status, seller=seller,
-                            number=number, report=outcome.report)
-    return JSONResponse(body.model_dump(), status_code=201 if outcome.created else 200,
-                        headers={"Location": location})
+    body = InvoiceDeposited(
+        id=outcome.invoice_id,
+        status=outcome.status,
+        seller=seller,
+        number=number,
+        report=outcome.report,
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=201 if outcome.created else 200,
+        headers={"Location": location},
+    )
 
 
 @router.post(
@@ -206,14 +223,17 @@ async def post_invoice(
     ).hexdigest()
     since = received_at - settings.idempotency_retention
     if idempotency_key:
-        kept = await IdempotencyRepository(session).find(principal.client_id, idempotency_key, since)
+        kept = await IdempotencyRepository(session).find(
+            principal.client_id, idempotency_key, since
+        )
         if kept is not None:
             if kept.request_sha256 != request_sha256:
                 raise KeyReused("this Idempotency-Key was used with another body")
             headers = {"Location": kept.location} if kept.location else None
             media = "application/problem+json" if kept.status_code >= 400 else "application/json"
-            return JSONResponse(kept.body, status_code=kept.status_code, headers=headers,
-                                media_type=media)
+            return JSONResponse(
+                kept.body, status_code=kept.status_code, headers=headers, media_type=media
+            )
     data = blobs.read(upload.blob.sha256)
     identity = await run_in_threadpool(identify_file, data, upload.media_type)
     seller, number = process_name(identity, principal.sirets, upload.blob.sha256)
@@ -224,17 +244,24 @@ async def post_invoice(
         depositor=principal.client_id,
         received_at=received_at,
         filename=upload.filename,
-        attachments=[Attachment(a.blob.sha256, a.blob.size, a.media_type, a.filename)
-                     for a in attachments],
+        attachments=[
+            Attachment(a.blob.sha256, a.blob.size, a.media_type, a.filename) for a in attachments
+        ],
     )
     async with temporal_unavailable():
-        outcome = await deposit_invoice(temporal, invoice_process(settings), seller, number, request_,
-                                        settings.deposit_wait)
+        outcome = await deposit_invoice(
+            temporal, invoice_process(settings), seller, number, request_, settings.deposit_wait
+        )
     response = _deposit_response(outcome, seller, number)
     if idempotency_key and response.status_code != 202:
         await IdempotencyRepository(session).keep(
-            principal.client_id, idempotency_key, request_sha256, response.status_code,
-            json.loads(bytes(response.body)), response.headers.get("location"), since,
+            principal.client_id,
+            idempotency_key,
+            request_sha256,
+            response.status_code,
+            json.loads(bytes(response.body)),
+            response.headers.get("location"),
+            since,
         )
         await session.commit()
     return response
@@ -271,15 +298,21 @@ async def _visible(session: SessionDep, principal: Principal, invoice_id: str) -
     invoice = await InvoiceRepository(session).get(invoice_id)
     if invoice is None or not (
         principal.acts_for(invoice.seller_key)
-        or (invoice.buyer_siret is not None and principal.role is not Role.SUPPLIER
-            and principal.acts_for(invoice.buyer_siret))
+        or (
+            invoice.buyer_siret is not None
+            and principal.role is not Role.SUPPLIER
+            and principal.acts_for(invoice.buyer_siret)
+        )
     ):
         raise InvoiceNotFound(f"no invoice {invoice_id}")
     return invoice
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoicePublic,
-            summary="An invoice: record, history and canonical content")
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoicePublic,
+    summary="An invoice: record, history and canonical content",
+)
 async def get_invoice(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep, blobs: Blobs
 ) -> InvoicePublic:
@@ -290,23 +323,36 @@ async def get_invoice(
         json.loads(blobs.read(invoice.canonical_sha256)) if invoice.canonical_sha256 else None
     )
     return InvoicePublic(
-        id=invoice.id, number=invoice.number, seller=invoice.seller_key, status=invoice.status,
-        status_at=invoice.status_at, deposited_at=invoice.deposited_at, syntax=invoice.syntax,
-        profile=invoice.profile, buyer_siret=invoice.buyer_siret,
-        service_code=invoice.service_code, commitment_number=invoice.commitment_number,
+        id=invoice.id,
+        number=invoice.number,
+        seller=invoice.seller_key,
+        status=invoice.status,
+        status_at=invoice.status_at,
+        deposited_at=invoice.deposited_at,
+        syntax=invoice.syntax,
+        profile=invoice.profile,
+        buyer_siret=invoice.buyer_siret,
+        service_code=invoice.service_code,
+        commitment_number=invoice.commitment_number,
         currency=invoice.currency,
         amount_due=str(invoice.amount_due) if invoice.amount_due is not None else None,
-        original={"sha256": invoice.original_sha256, "size": invoice.original_size,
-                  "media_type": invoice.original_media_type,
-                  "filename": invoice.original_filename},
+        original={
+            "sha256": invoice.original_sha256,
+            "size": invoice.original_size,
+            "media_type": invoice.original_media_type,
+            "filename": invoice.original_filename,
+        },
         attachments=invoice.attachments,
         history=[StatusChange.model_validate(change) for change in history],
         invoice=canonical,
     )
 
 
-@router.get("/invoices/{invoice_id}/original", summary="The file as deposited",
-            response_class=StreamingResponse)
+@router.get(
+    "/invoices/{invoice_id}/original",
+    summary="The file as deposited",
+    response_class=StreamingResponse,
+)
 async def get_original(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep, blobs: Blobs
 ) -> StreamingResponse:
@@ -318,8 +364,10 @@ async def get_original(
     return StreamingResponse(
         blobs.iter_chunks(invoice.original_sha256),
         media_type=invoice.original_media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Digest": f"sha-256={invoice.original_sha256}"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Digest": f"sha-256={invoice.original_sha256}",
+        },
     )
 
 
@@ -330,4 +378,3 @@ async def get_report(
     """The report given at deposit: every rule that fired, in the rule's words."""
     invoice = await _visible(session, principal, invoice_id)
     return JSONResponse(invoice.report)
-

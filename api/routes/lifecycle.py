@@ -40,8 +40,13 @@ class ActionBody(RequestModel):
     action: Action
     reason: str | None = Field(None, max_length=60)
     comment: str | None = Field(None, max_length=2000)
-    amount: Decimal | None = Field(None, gt=0, max_digits=17, decimal_places=2,
-                                   description="certified amount (service done, partial)")
+    amount: Decimal | None = Field(
+        None,
+        gt=0,
+        max_digits=17,
+        decimal_places=2,
+        description="certified amount (service done, partial)",
+    )
     paid_on: date | None = Field(None, description="payment date (MARK_PAID)")
 
 
@@ -75,8 +80,11 @@ async def invoice_for(session: SessionDep, principal: Principal, invoice_id: str
     invoice = await InvoiceRepository(session).get(invoice_id)
     if invoice is None or not (
         principal.acts_for(invoice.seller_key)
-        or (invoice.buyer_siret is not None and principal.role is not Role.SUPPLIER
-            and principal.acts_for(invoice.buyer_siret))
+        or (
+            invoice.buyer_siret is not None
+            and principal.role is not Role.SUPPLIER
+            and principal.acts_for(invoice.buyer_siret)
+        )
     ):
         raise InvoiceNotFound(f"no invoice {invoice_id}")
     return invoice
@@ -97,8 +105,10 @@ def _refused(error: WorkflowUpdateFailedError) -> JSONResponse:
     response_model=ActionDone,
     summary="Take an action on an invoice (take, suspend, reject, certify, pay...)",
     dependencies=[Depends(require_json)],
-    responses={409: {"description": "not possible from the current status"},
-               403: {"description": "not for this role"}},
+    responses={
+        409: {"description": "not possible from the current status"},
+        403: {"description": "not for this role"},
+    },
 )
 async def act(
     invoice_id: InvoiceId,
@@ -111,8 +121,13 @@ async def act(
     invoice = await invoice_for(session, principal, invoice_id)
     handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
     request = ActionRequest(
-        action=body.action.value, role=principal.role.value, actor=principal.client_id,
-        reason=body.reason, comment=body.comment, amount=body.amount, paid_on=body.paid_on,
+        action=body.action.value,
+        role=principal.role.value,
+        actor=principal.client_id,
+        reason=body.reason,
+        comment=body.comment,
+        amount=body.amount,
+        paid_on=body.paid_on,
     )
     try:
         async with temporal_unavailable():
@@ -120,15 +135,21 @@ async def act(
     except WorkflowUpdateFailedError as error:
         return _refused(error)
     done = ActionDone(
-        id=invoice_id, status=outcome.status, due_at=outcome.due_at,
-        allowed_actions=[a.value for a in allowed_actions(InvoiceStatus(outcome.status),
-                                                          principal.role)],
+        id=invoice_id,
+        status=outcome.status,
+        due_at=outcome.due_at,
+        allowed_actions=[
+            a.value for a in allowed_actions(InvoiceStatus(outcome.status), principal.role)
+        ],
     )
     return JSONResponse(done.model_dump(mode="json"))
 
 
-@router.get("/invoices/{invoice_id}/deadline", response_model=Deadline,
-            summary="The legal payment deadline of an invoice")
+@router.get(
+    "/invoices/{invoice_id}/deadline",
+    response_model=Deadline,
+    summary="The legal payment deadline of an invoice",
+)
 async def deadline(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep
 ) -> Deadline:
@@ -141,10 +162,15 @@ async def deadline(
         invoice.paid_on > due.astimezone(PARIS).date() if invoice.paid_on else now > due
     )
     return Deadline(
-        id=invoice.id, status=invoice.status, structure_category=invoice.structure_category,
-        deposited_at=invoice.deposited_at, due_at=invoice.due_at,
-        suspended_since=invoice.suspended_since, days_remaining=remaining, overdue=late,
-        paid_on=invoice.paid_on, late_interest=invoice.late_interest,
+        id=invoice.id,
+        status=invoice.status,
+        structure_category=invoice.structure_category,
+        deposited_at=invoice.deposited_at,
+        due_at=invoice.due_at,
+        suspended_since=invoice.suspended_since,
+        days_remaining=remaining,
+        overdue=late,
+        paid_on=invoice.paid_on,
+        late_interest=invoice.late_interest,
         late_compensation=invoice.late_compensation,
     )
-

@@ -100,7 +100,9 @@ async def token(request: Request, session: SessionDep, settings: SettingsDep) ->
     )
     if client is None or not valid:
         raise InvalidClient("unknown client or wrong secret", error="invalid_client")
-    access_token = issue_token(principal_of(client), request.app.state.token_key, settings.token_ttl)
+    access_token = issue_token(
+        principal_of(client), request.app.state.token_key, settings.token_ttl
+    )
     body = Token(access_token=access_token, expires_in=int(settings.token_ttl.total_seconds()))
     return JSONResponse(
         body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}

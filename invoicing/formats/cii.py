@@ -130,11 +130,13 @@ def read_cii(tree: etree._ElementTree) -> Invoice:
         ),
         receiving_advice_reference=(
             delivery.text("ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID")
-            if delivery is not None else None
+            if delivery is not None
+            else None
         ),
         despatch_advice_reference=(
             delivery.text("ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID")
-            if delivery is not None else None
+            if delivery is not None
+            else None
         ),
         tender_or_lot_reference=agreement.text(
             f"ram:AdditionalReferencedDocument[ram:TypeCode='{TENDER_DOCUMENT_TYPE}']"
@@ -154,8 +156,10 @@ def read_cii(tree: etree._ElementTree) -> Invoice:
             "/ram:ID"
         ),
         preceding_invoices=tuple(
-            PrecedingInvoice(node.required_text("ram:IssuerAssignedID"),
-                             _date(node, "ram:FormattedIssueDateTime"))
+            PrecedingInvoice(
+                node.required_text("ram:IssuerAssignedID"),
+                _date(node, "ram:FormattedIssueDateTime"),
+            )
             for node in settlement.all("ram:InvoiceReferencedDocument")
         ),
         payee=_payee(payee) if payee is not None else None,
@@ -187,8 +191,10 @@ def _date(node: Node, path: str) -> date | None:
     if string is None:
         raise InvoiceUnreadable(f"{container.location}/udt:DateTimeString: missing")
     if string.attr("format") not in (None, DATE_FORMAT):
-        raise InvoiceUnreadable(f"{string.location}: date format {string.attr('format')!r}"
-                                f" is not {DATE_FORMAT} (YYYYMMDD)")
+        raise InvoiceUnreadable(
+            f"{string.location}: date format {string.attr('format')!r}"
+            f" is not {DATE_FORMAT} (YYYYMMDD)"
+        )
     return string.parsed(parse_compact_date)
 
 
@@ -206,7 +212,8 @@ def _referenced_object(node: Node) -> Identifier | None:
 
 def _identifiers(node: Node) -> tuple[Identifier, ...]:
     return tuple(
-        identifier for found in node.all("ram:ID | ram:GlobalID")
+        identifier
+        for found in node.all("ram:ID | ram:GlobalID")
         if (identifier := found.identifier()) is not None
     )
 
@@ -294,7 +301,9 @@ def _period(node: Node | None) -> Period | None:
 def _payment(settlement: Node) -> PaymentInstructions | None:
     means = settlement.all("ram:SpecifiedTradeSettlementPaymentMeans")
     direct_debit = DirectDebit(
-        mandate_reference=settlement.text("ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID"),
+        mandate_reference=settlement.text(
+            "ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID"
+        ),
         creditor_id=settlement.text("ram:CreditorReferenceID"),
         debited_account=settlement.text(
             "ram:SpecifiedTradeSettlementPaymentMeans/ram:PayerPartyDebtorFinancialAccount/ram:IBANID"
@@ -322,7 +331,8 @@ def _payment(settlement: Node) -> PaymentInstructions | None:
             if (account := node.first("ram:PayeePartyCreditorFinancialAccount")) is not None
         ),
         card=PaymentCard(card.required_text("ram:ID"), card.text("ram:CardholderName"))
-        if card is not None else None,
+        if card is not None
+        else None,
         direct_debit=direct_debit if direct_debit != DirectDebit() else None,
     )
 
@@ -413,14 +423,17 @@ def _line(node: Node) -> InvoiceLine:
         note=document.joined("ram:IncludedNote/ram:Content"),
         object_identifier=_referenced_object(line_object) if line_object is not None else None,
         order_line_reference=agreement.text("ram:BuyerOrderReferencedDocument/ram:LineID"),
-        accounting_reference=settlement.text("ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID"),
+        accounting_reference=settlement.text(
+            "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID"
+        ),
         period=_period(settlement.first("ram:BillingSpecifiedPeriod")),
         allowances_charges=tuple(
             _allowance_charge(ac) for ac in settlement.all("ram:SpecifiedTradeAllowanceCharge")
         ),
         price_discount=(
             gross.value("ram:AppliedTradeAllowanceCharge/ram:ActualAmount", parse_decimal)
-            if gross is not None else None
+            if gross is not None
+            else None
         ),
         gross_price=gross.value("ram:ChargeAmount", parse_decimal) if gross is not None else None,
         base_quantity=base_quantity.parsed(parse_decimal) if base_quantity is not None else None,
@@ -447,15 +460,22 @@ def _line(node: Node) -> InvoiceLine:
 
 def write_cii(invoice: Invoice) -> bytes:
     """Write a CII D16B CrossIndustryInvoice as the Factur-X EN16931 profile lays it out."""
-    root = etree.Element(RSM + "CrossIndustryInvoice",
-                         nsmap={"rsm": CII_NS, "qdt": CII_QDT_NS, "ram": CII_RAM_NS,
-                                "udt": CII_UDT_NS})
+    root = etree.Element(
+        RSM + "CrossIndustryInvoice",
+        nsmap={"rsm": CII_NS, "qdt": CII_QDT_NS, "ram": CII_RAM_NS, "udt": CII_UDT_NS},
+    )
     context = sub(root, RSM + "ExchangedDocumentContext")
     if invoice.business_process is not None:
-        sub(sub(context, RAM + "BusinessProcessSpecifiedDocumentContextParameter"), RAM + "ID",
-            invoice.business_process)
-    sub(sub(context, RAM + "GuidelineSpecifiedDocumentContextParameter"), RAM + "ID",
-        invoice.specification_id)
+        sub(
+            sub(context, RAM + "BusinessProcessSpecifiedDocumentContextParameter"),
+            RAM + "ID",
+            invoice.business_process,
+        )
+    sub(
+        sub(context, RAM + "GuidelineSpecifiedDocumentContextParameter"),
+        RAM + "ID",
+        invoice.specification_id,
+    )
     document = sub(root, RSM + "ExchangedDocument")
     sub(document, RAM + "ID", invoice.number)
     sub(document, RAM + "TypeCode", invoice.type_code)
@@ -473,8 +493,9 @@ def write_cii(invoice: Invoice) -> bytes:
     return serialize(root)
 
 
-def _write_date(parent: etree._Element, tag: str, value: date | None,
-                string_tag: str = UDT + "DateTimeString") -> None:
+def _write_date(
+    parent: etree._Element, tag: str, value: date | None, string_tag: str = UDT + "DateTimeString"
+) -> None:
     if value is not None:
         sub(sub(parent, RAM + tag), string_tag, value.strftime("%Y%m%d"), format=DATE_FORMAT)
 
@@ -501,8 +522,9 @@ def _write_address(parent: etree._Element, address: Address | None) -> None:
     opt(element, RAM + "CountrySubDivisionName", address.subdivision)
 
 
-def _write_legal_organization(parent: etree._Element, registration: Identifier | None,
-                              trading_name: str | None = None) -> None:
+def _write_legal_organization(
+    parent: etree._Element, registration: Identifier | None, trading_name: str | None = None
+) -> None:
     if registration is None and trading_name is None:
         return
     element = sub(parent, RAM + "SpecifiedLegalOrganization")
@@ -526,15 +548,25 @@ def _write_party(parent: etree._Element, tag: str, party: Party) -> None:
         contact = sub(element, RAM + "DefinedTradeContact")
         opt(contact, RAM + "PersonName", party.contact.name)
         if party.contact.telephone is not None:
-            sub(sub(contact, RAM + "TelephoneUniversalCommunication"), RAM + "CompleteNumber",
-                party.contact.telephone)
+            sub(
+                sub(contact, RAM + "TelephoneUniversalCommunication"),
+                RAM + "CompleteNumber",
+                party.contact.telephone,
+            )
         if party.contact.email is not None:
-            sub(sub(contact, RAM + "EmailURIUniversalCommunication"), RAM + "URIID",
-                party.contact.email)
+            sub(
+                sub(contact, RAM + "EmailURIUniversalCommunication"),
+                RAM + "URIID",
+                party.contact.email,
+            )
     _write_address(element, party.address)
     if party.electronic_address is not None:
-        sub(sub(element, RAM + "URIUniversalCommunication"), RAM + "URIID",
-            party.electronic_address.value, schemeID=party.electronic_address.scheme)
+        sub(
+            sub(element, RAM + "URIUniversalCommunication"),
+            RAM + "URIID",
+            party.electronic_address.value,
+            schemeID=party.electronic_address.scheme,
+        )
     _write_tax_registration(element, party.vat_id, VAT_ID_SCHEME)
     _write_tax_registration(element, party.tax_registration_id, TAX_REGISTRATION_SCHEME)
 
@@ -564,9 +596,13 @@ def _write_agreement(agreement: etree._Element, invoice: Invoice) -> None:
         sub(element, RAM + "TypeCode", SUPPORTING_DOCUMENT_TYPE)
         opt(element, RAM + "Name", document.description)
         if document.content is not None:
-            sub(element, RAM + "AttachmentBinaryObject",
+            sub(
+                element,
+                RAM + "AttachmentBinaryObject",
                 base64.b64encode(document.content).decode("ascii"),
-                mimeCode=document.mime_code, filename=document.filename)
+                mimeCode=document.mime_code,
+                filename=document.filename,
+            )
     if invoice.tender_or_lot_reference is not None:
         element = sub(agreement, RAM + "AdditionalReferencedDocument")
         sub(element, RAM + "IssuerAssignedID", invoice.tender_or_lot_reference)
@@ -589,26 +625,36 @@ def _write_object(parent: etree._Element, identifier: Identifier) -> None:
 def _write_delivery(element: etree._Element, invoice: Invoice) -> None:
     delivery = invoice.delivery
     if delivery is not None:
-        if (delivery.party_name is not None or delivery.location is not None
-                or delivery.address is not None):
+        if (
+            delivery.party_name is not None
+            or delivery.location is not None
+            or delivery.address is not None
+        ):
             ship_to = sub(element, RAM + "ShipToTradeParty")
             _write_identifiers(ship_to, () if delivery.location is None else (delivery.location,))
             opt(ship_to, RAM + "Name", delivery.party_name)
             _write_address(ship_to, delivery.address)
         if delivery.actual_date is not None:
-            _write_date(sub(element, RAM + "ActualDeliverySupplyChainEvent"), "OccurrenceDateTime",
-                        delivery.actual_date)
+            _write_date(
+                sub(element, RAM + "ActualDeliverySupplyChainEvent"),
+                "OccurrenceDateTime",
+                delivery.actual_date,
+            )
     _write_reference(element, "DespatchAdviceReferencedDocument", invoice.despatch_advice_reference)
-    _write_reference(element, "ReceivingAdviceReferencedDocument",
-                     invoice.receiving_advice_reference)
+    _write_reference(
+        element, "ReceivingAdviceReferencedDocument", invoice.receiving_advice_reference
+    )
 
 
 def _write_settlement(settlement: etree._Element, invoice: Invoice) -> None:
     payment = invoice.payment
     debit = payment.direct_debit if payment is not None else None
     opt(settlement, RAM + "CreditorReferenceID", debit.creditor_id if debit else None)
-    opt(settlement, RAM + "PaymentReference",
-        payment.remittance_information if payment is not None else None)
+    opt(
+        settlement,
+        RAM + "PaymentReference",
+        payment.remittance_information if payment is not None else None,
+    )
     opt(settlement, RAM + "TaxCurrencyCode", invoice.vat_accounting_currency)
     sub(settlement, RAM + "InvoiceCurrencyCode", invoice.currency)
     if invoice.payee is not None:
@@ -634,17 +680,25 @@ def _write_settlement(settlement: etree._Element, invoice: Invoice) -> None:
     for preceding in invoice.preceding_invoices:
         reference = sub(settlement, RAM + "InvoiceReferencedDocument")
         sub(reference, RAM + "IssuerAssignedID", preceding.number)
-        _write_date(reference, "FormattedIssueDateTime", preceding.issue_date,
-                    QDT + "DateTimeString")
+        _write_date(
+            reference, "FormattedIssueDateTime", preceding.issue_date, QDT + "DateTimeString"
+        )
     if invoice.buyer_accounting_reference is not None:
-        sub(sub(settlement, RAM + "ReceivableSpecifiedTradeAccountingAccount"), RAM + "ID",
-            invoice.buyer_accounting_reference)
+        sub(
+            sub(settlement, RAM + "ReceivableSpecifiedTradeAccountingAccount"),
+            RAM + "ID",
+            invoice.buyer_accounting_reference,
+        )
 
 
 def _write_payment_means(settlement: etree._Element, payment: PaymentInstructions) -> None:
     debited = payment.direct_debit.debited_account if payment.direct_debit else None
-    if (payment.means_code is None and not payment.credit_transfers and payment.card is None
-            and debited is None):
+    if (
+        payment.means_code is None
+        and not payment.credit_transfers
+        and payment.card is None
+        and debited is None
+    ):
         return  # only header-level terms: remittance, creditor id, mandate
     for index, transfer in enumerate(payment.credit_transfers or (None,)):
         means = sub(settlement, RAM + "SpecifiedTradeSettlementPaymentMeans")
@@ -663,8 +717,11 @@ def _write_payment_means(settlement: etree._Element, payment: PaymentInstruction
             opt(account, RAM + "AccountName", transfer.account_name)
             opt(account, RAM + "ProprietaryID", None if is_iban else transfer.account_id)
             if transfer.bic is not None:
-                sub(sub(means, RAM + "PayeeSpecifiedCreditorFinancialInstitution"), RAM + "BICID",
-                    transfer.bic)
+                sub(
+                    sub(means, RAM + "PayeeSpecifiedCreditorFinancialInstitution"),
+                    RAM + "BICID",
+                    transfer.bic,
+                )
 
 
 def _write_vat_breakdown(settlement: etree._Element, vat: VatBreakdown, invoice: Invoice) -> None:
@@ -700,12 +757,12 @@ def _write_allowance_charge(parent: etree._Element, allowance_charge: AllowanceC
     opt(element, RAM + "ReasonCode", allowance_charge.reason_code)
     opt(element, RAM + "Reason", allowance_charge.reason)
     if allowance_charge.vat_category is not None:
-        _write_line_tax(element, "CategoryTradeTax", allowance_charge.vat_category,
-                        allowance_charge.vat_rate)
+        _write_line_tax(
+            element, "CategoryTradeTax", allowance_charge.vat_category, allowance_charge.vat_rate
+        )
 
 
-def _write_line_tax(parent: etree._Element, tag: str, category: str,
-                    rate: Decimal | None) -> None:
+def _write_line_tax(parent: etree._Element, tag: str, category: str, rate: Decimal | None) -> None:
     element = sub(parent, RAM + tag)
     sub(element, RAM + "TypeCode", "VAT")
     sub(element, RAM + "CategoryCode", category)
@@ -719,10 +776,18 @@ def _write_totals(settlement: etree._Element, invoice: Invoice) -> None:
     opt(element, RAM + "ChargeTotalAmount", decimal_text(totals.charge_total_amount))
     opt(element, RAM + "AllowanceTotalAmount", decimal_text(totals.allowance_total_amount))
     sub(element, RAM + "TaxBasisTotalAmount", decimal_text(totals.tax_exclusive_amount))
-    opt(element, RAM + "TaxTotalAmount", decimal_text(totals.tax_amount),
-        currencyID=invoice.currency)
-    opt(element, RAM + "TaxTotalAmount", decimal_text(totals.tax_amount_accounting),
-        currencyID=invoice.vat_accounting_currency or invoice.currency)
+    opt(
+        element,
+        RAM + "TaxTotalAmount",
+        decimal_text(totals.tax_amount),
+        currencyID=invoice.currency,
+    )
+    opt(
+        element,
+        RAM + "TaxTotalAmount",
+        decimal_text(totals.tax_amount_accounting),
+        currencyID=invoice.vat_accounting_currency or invoice.currency,
+    )
     opt(element, RAM + "RoundingAmount", decimal_text(totals.rounding_amount))
     sub(element, RAM + "GrandTotalAmount", decimal_text(totals.tax_inclusive_amount))
     opt(element, RAM + "TotalPrepaidAmount", decimal_text(totals.paid_amount))
@@ -737,26 +802,40 @@ def _write_line(transaction: etree._Element, line: InvoiceLine) -> None:
         sub(sub(document, RAM + "IncludedNote"), RAM + "Content", line.note)
     _write_product(sub(item, RAM + "SpecifiedTradeProduct"), line)
     _write_line_agreement(sub(item, RAM + "SpecifiedLineTradeAgreement"), line)
-    sub(sub(item, RAM + "SpecifiedLineTradeDelivery"), RAM + "BilledQuantity",
-        decimal_text(line.quantity), unitCode=line.unit_code)
+    sub(
+        sub(item, RAM + "SpecifiedLineTradeDelivery"),
+        RAM + "BilledQuantity",
+        decimal_text(line.quantity),
+        unitCode=line.unit_code,
+    )
     settlement = sub(item, RAM + "SpecifiedLineTradeSettlement")
     _write_line_tax(settlement, "ApplicableTradeTax", line.vat_category, line.vat_rate)
     _write_period(settlement, line.period)
     for allowance_charge in line.allowances_charges:
         _write_allowance_charge(settlement, allowance_charge)
-    sub(sub(settlement, RAM + "SpecifiedTradeSettlementLineMonetarySummation"),
-        RAM + "LineTotalAmount", decimal_text(line.net_amount))
+    sub(
+        sub(settlement, RAM + "SpecifiedTradeSettlementLineMonetarySummation"),
+        RAM + "LineTotalAmount",
+        decimal_text(line.net_amount),
+    )
     if line.object_identifier is not None:
         _write_object(settlement, line.object_identifier)
     if line.accounting_reference is not None:
-        sub(sub(settlement, RAM + "ReceivableSpecifiedTradeAccountingAccount"), RAM + "ID",
-            line.accounting_reference)
+        sub(
+            sub(settlement, RAM + "ReceivableSpecifiedTradeAccountingAccount"),
+            RAM + "ID",
+            line.accounting_reference,
+        )
 
 
 def _write_product(product: etree._Element, line: InvoiceLine) -> None:
     if line.standard_item_id is not None:
-        sub(product, RAM + "GlobalID", line.standard_item_id.value,
-            schemeID=line.standard_item_id.scheme)
+        sub(
+            product,
+            RAM + "GlobalID",
+            line.standard_item_id.value,
+            schemeID=line.standard_item_id.scheme,
+        )
     opt(product, RAM + "SellerAssignedID", line.seller_item_id)
     opt(product, RAM + "BuyerAssignedID", line.buyer_item_id)
     sub(product, RAM + "Name", line.item_name)
@@ -766,30 +845,45 @@ def _write_product(product: etree._Element, line: InvoiceLine) -> None:
         sub(characteristic, RAM + "Description", attribute.name)
         sub(characteristic, RAM + "Value", attribute.value)
     for classification in line.classifications:
-        sub(sub(product, RAM + "DesignatedProductClassification"), RAM + "ClassCode",
-            classification.code, listID=classification.scheme,
-            listVersionID=classification.version)
+        sub(
+            sub(product, RAM + "DesignatedProductClassification"),
+            RAM + "ClassCode",
+            classification.code,
+            listID=classification.scheme,
+            listVersionID=classification.version,
+        )
     if line.origin_country is not None:
         sub(sub(product, RAM + "OriginTradeCountry"), RAM + "ID", line.origin_country)
 
 
 def _write_line_agreement(agreement: etree._Element, line: InvoiceLine) -> None:
     if line.order_line_reference is not None:
-        sub(sub(agreement, RAM + "BuyerOrderReferencedDocument"), RAM + "LineID",
-            line.order_line_reference)
+        sub(
+            sub(agreement, RAM + "BuyerOrderReferencedDocument"),
+            RAM + "LineID",
+            line.order_line_reference,
+        )
     gross_price = line.gross_price
     if gross_price is None and line.price_discount is not None:
         gross_price = line.net_price + line.price_discount  # BT-146 = BT-148 - BT-147
     if gross_price is not None:
         gross = sub(agreement, RAM + "GrossPriceProductTradePrice")
         sub(gross, RAM + "ChargeAmount", decimal_text(gross_price))
-        opt(gross, RAM + "BasisQuantity", decimal_text(line.base_quantity),
-            unitCode=line.base_quantity_unit)
+        opt(
+            gross,
+            RAM + "BasisQuantity",
+            decimal_text(line.base_quantity),
+            unitCode=line.base_quantity_unit,
+        )
         if line.price_discount is not None:
             discount = sub(gross, RAM + "AppliedTradeAllowanceCharge")
             _write_indicator(discount, False)
             sub(discount, RAM + "ActualAmount", decimal_text(line.price_discount))
     net = sub(agreement, RAM + "NetPriceProductTradePrice")
     sub(net, RAM + "ChargeAmount", decimal_text(line.net_price))
-    opt(net, RAM + "BasisQuantity", decimal_text(line.base_quantity),
-        unitCode=line.base_quantity_unit)
+    opt(
+        net,
+        RAM + "BasisQuantity",
+        decimal_text(line.base_quantity),
+        unitCode=line.base_quantity_unit,
+    )

@@ -81,7 +81,8 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
     root = tree.getroot()
     kind = etree.QName(root)
     if (kind.namespace, kind.localname) not in (
-        (UBL_INVOICE_NS, "Invoice"), (UBL_CREDIT_NOTE_NS, "CreditNote")
+        (UBL_INVOICE_NS, "Invoice"),
+        (UBL_CREDIT_NOTE_NS, "CreditNote"),
     ):
         raise InvoiceUnreadable(f"/{kind.localname}: not a UBL 2.1 Invoice or CreditNote")
     doc = Node(root, NAMESPACES)
@@ -95,7 +96,8 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
     objects = doc.all(_TYPED_REFERENCE.format(OBJECT_DOCUMENT_TYPE))
     project = (
         doc.text(_TYPED_REFERENCE.format(PROJECT_DOCUMENT_TYPE) + "/cbc:ID")
-        if credit_note else doc.text("cac:ProjectReference/cbc:ID")
+        if credit_note
+        else doc.text("cac:ProjectReference/cbc:ID")
     )
     period = doc.first("cac:InvoicePeriod")
     tax_amount, tax_amount_accounting, vat_breakdown = _tax_totals(
@@ -111,14 +113,17 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
         specification_id=doc.required_text("cbc:CustomizationID"),
         seller=seller,
         buyer=_party(doc.required_node("cac:AccountingCustomerParty/cac:Party"))[0],
-        totals=_totals(doc.required_node("cac:LegalMonetaryTotal"), tax_amount,
-                       tax_amount_accounting),
+        totals=_totals(
+            doc.required_node("cac:LegalMonetaryTotal"), tax_amount, tax_amount_accounting
+        ),
         lines=tuple(_line(node) for node in doc.all("cac:InvoiceLine | cac:CreditNoteLine")),
         vat_accounting_currency=accounting_currency,
         vat_point_date=doc.value("cbc:TaxPointDate", parse_iso_date),
         vat_point_date_code=period.text("cbc:DescriptionCode") if period is not None else None,
-        due_date=(doc.value("cbc:DueDate", parse_iso_date)
-                  or doc.value("cac:PaymentMeans/cbc:PaymentDueDate", parse_iso_date)),
+        due_date=(
+            doc.value("cbc:DueDate", parse_iso_date)
+            or doc.value("cac:PaymentMeans/cbc:PaymentDueDate", parse_iso_date)
+        ),
         buyer_reference=doc.text("cbc:BuyerReference"),
         project_reference=project,
         contract_reference=doc.text("cac:ContractDocumentReference/cbc:ID"),
@@ -133,8 +138,9 @@ def read_ubl(tree: etree._ElementTree) -> Invoice:
         notes=tuple(_note(node) for node in doc.all("cbc:Note")),
         business_process=doc.text("cbc:ProfileID"),
         preceding_invoices=tuple(
-            PrecedingInvoice(node.required_text("cbc:ID"),
-                             node.value("cbc:IssueDate", parse_iso_date))
+            PrecedingInvoice(
+                node.required_text("cbc:ID"), node.value("cbc:IssueDate", parse_iso_date)
+            )
             for node in doc.all("cac:BillingReference/cac:InvoiceDocumentReference")
         ),
         payee=payee,
@@ -187,8 +193,9 @@ def _address(node: Node | None) -> Address | None:
 def _contact(node: Node | None) -> Contact | None:
     if node is None:
         return None
-    contact = Contact(node.text("cbc:Name"), node.text("cbc:Telephone"),
-                      node.text("cbc:ElectronicMail"))
+    contact = Contact(
+        node.text("cbc:Name"), node.text("cbc:Telephone"), node.text("cbc:ElectronicMail")
+    )
     return contact if contact != Contact() else None
 
 
@@ -269,8 +276,9 @@ def _delivery(node: Node | None) -> Delivery | None:
 def _period(node: Node | None) -> Period | None:
     if node is None:
         return None
-    period = Period(node.value("cbc:StartDate", parse_iso_date),
-                    node.value("cbc:EndDate", parse_iso_date))
+    period = Period(
+        node.value("cbc:StartDate", parse_iso_date), node.value("cbc:EndDate", parse_iso_date)
+    )
     return period if period != Period() else None
 
 
@@ -301,8 +309,11 @@ def _payment(doc: Node, creditor_id: str | None) -> PaymentInstructions | None:
             )
             for account in doc.all("cac:PaymentMeans/cac:PayeeFinancialAccount")
         ),
-        card=PaymentCard(card.required_text("cbc:PrimaryAccountNumberID"),
-                         card.text("cbc:HolderName")) if card is not None else None,
+        card=PaymentCard(
+            card.required_text("cbc:PrimaryAccountNumberID"), card.text("cbc:HolderName")
+        )
+        if card is not None
+        else None,
         direct_debit=direct_debit if direct_debit != DirectDebit() else None,
     )
 
@@ -320,8 +331,9 @@ def _allowance_charge(node: Node) -> AllowanceCharge:
     )
 
 
-def _tax_totals(doc: Node, currency: str, accounting_currency: str | None
-                ) -> tuple[Decimal | None, Decimal | None, tuple[VatBreakdown, ...]]:
+def _tax_totals(
+    doc: Node, currency: str, accounting_currency: str | None
+) -> tuple[Decimal | None, Decimal | None, tuple[VatBreakdown, ...]]:
     """BT-110 and its breakdown (BG-23) in the invoice currency; BT-111 in the BT-6 one."""
     tax_totals = doc.all("cac:TaxTotal")
     main = next((t for t in tax_totals if t.first("cac:TaxSubtotal") is not None), None) or next(
@@ -354,8 +366,9 @@ def _currency_of(tax_total: Node) -> str | None:
     return amount.attr("currencyID") if amount is not None else None
 
 
-def _totals(node: Node, tax_amount: Decimal | None, tax_amount_accounting: Decimal | None
-            ) -> Totals:
+def _totals(
+    node: Node, tax_amount: Decimal | None, tax_amount_accounting: Decimal | None
+) -> Totals:
     return Totals(
         tax_exclusive_amount=node.required("cbc:TaxExclusiveAmount", parse_decimal),
         tax_inclusive_amount=node.required("cbc:TaxInclusiveAmount", parse_decimal),
@@ -441,8 +454,11 @@ def write_ubl(invoice: Invoice) -> bytes:
     _write_references(root, invoice, credit_note)
     payment = invoice.payment
     creditor_id = payment.direct_debit.creditor_id if payment and payment.direct_debit else None
-    _write_party(sub(sub(root, CAC + "AccountingSupplierParty"), CAC + "Party"), invoice.seller,
-                 creditor_id if invoice.payee is None else None)
+    _write_party(
+        sub(sub(root, CAC + "AccountingSupplierParty"), CAC + "Party"),
+        invoice.seller,
+        creditor_id if invoice.payee is None else None,
+    )
     _write_party(sub(sub(root, CAC + "AccountingCustomerParty"), CAC + "Party"), invoice.buyer)
     if invoice.payee is not None:
         _write_payee(root, invoice.payee, creditor_id)
@@ -524,8 +540,12 @@ def _write_references(root: etree._Element, invoice: Invoice, credit_note: bool)
     _document_reference(root, "ContractDocumentReference", invoice.contract_reference)
     if invoice.invoiced_object is not None:
         reference = sub(root, CAC + "AdditionalDocumentReference")
-        sub(reference, CBC + "ID", invoice.invoiced_object.value,
-            schemeID=invoice.invoiced_object.scheme)
+        sub(
+            reference,
+            CBC + "ID",
+            invoice.invoiced_object.value,
+            schemeID=invoice.invoiced_object.scheme,
+        )
         sub(reference, CBC + "DocumentTypeCode", OBJECT_DOCUMENT_TYPE)
     if credit_note and invoice.project_reference is not None:
         reference = sub(root, CAC + "AdditionalDocumentReference")
@@ -547,16 +567,24 @@ def _write_supporting_document(root: etree._Element, document: SupportingDocumen
         return
     attachment = sub(reference, CAC + "Attachment")
     if document.content is not None:
-        sub(attachment, CBC + "EmbeddedDocumentBinaryObject",
+        sub(
+            attachment,
+            CBC + "EmbeddedDocumentBinaryObject",
             base64.b64encode(document.content).decode("ascii"),
-            mimeCode=document.mime_code, filename=document.filename)
+            mimeCode=document.mime_code,
+            filename=document.filename,
+        )
     if document.uri is not None:
         sub(sub(attachment, CAC + "ExternalReference"), CBC + "URI", document.uri)
 
 
 def _write_identification(parent: etree._Element, identifier: Identifier) -> None:
-    sub(sub(parent, CAC + "PartyIdentification"), CBC + "ID", identifier.value,
-        schemeID=identifier.scheme)
+    sub(
+        sub(parent, CAC + "PartyIdentification"),
+        CBC + "ID",
+        identifier.value,
+        schemeID=identifier.scheme,
+    )
 
 
 def _write_address(parent: etree._Element, tag: str, address: Address | None) -> None:
@@ -579,11 +607,16 @@ def _write_tax_scheme(parent: etree._Element, company_id: str, scheme: str) -> N
     sub(sub(tax_scheme, CAC + "TaxScheme"), CBC + "ID", scheme)
 
 
-def _write_party(party_element: etree._Element, party: Party,
-                 creditor_id: str | None = None) -> None:
+def _write_party(
+    party_element: etree._Element, party: Party, creditor_id: str | None = None
+) -> None:
     if party.electronic_address is not None:
-        sub(party_element, CBC + "EndpointID", party.electronic_address.value,
-            schemeID=party.electronic_address.scheme)
+        sub(
+            party_element,
+            CBC + "EndpointID",
+            party.electronic_address.value,
+            schemeID=party.electronic_address.scheme,
+        )
     if creditor_id is not None:  # first: the reader takes the first SEPA identification
         _write_identification(party_element, Identifier(creditor_id, SEPA_SCHEME))
     for identifier in party.identifiers:
@@ -598,8 +631,12 @@ def _write_party(party_element: etree._Element, party: Party,
     legal = sub(party_element, CAC + "PartyLegalEntity")
     sub(legal, CBC + "RegistrationName", party.name)
     if party.legal_registration is not None:
-        sub(legal, CBC + "CompanyID", party.legal_registration.value,
-            schemeID=party.legal_registration.scheme)
+        sub(
+            legal,
+            CBC + "CompanyID",
+            party.legal_registration.value,
+            schemeID=party.legal_registration.scheme,
+        )
     opt(legal, CBC + "CompanyLegalForm", party.legal_information)
     if party.contact is not None:
         contact = sub(party_element, CAC + "Contact")
@@ -616,8 +653,12 @@ def _write_payee(root: etree._Element, payee: Payee, creditor_id: str | None) ->
         _write_identification(element, payee.identifier)
     sub(sub(element, CAC + "PartyName"), CBC + "Name", payee.name)
     if payee.legal_registration is not None:
-        sub(sub(element, CAC + "PartyLegalEntity"), CBC + "CompanyID",
-            payee.legal_registration.value, schemeID=payee.legal_registration.scheme)
+        sub(
+            sub(element, CAC + "PartyLegalEntity"),
+            CBC + "CompanyID",
+            payee.legal_registration.value,
+            schemeID=payee.legal_registration.scheme,
+        )
 
 
 def _write_tax_representative(root: etree._Element, representative: TaxRepresentative) -> None:
@@ -637,17 +678,27 @@ def _write_delivery(root: etree._Element, delivery: Delivery) -> None:
             sub(location, CBC + "ID", delivery.location.value, schemeID=delivery.location.scheme)
         _write_address(location, "Address", delivery.address)
     if delivery.party_name is not None:
-        sub(sub(sub(element, CAC + "DeliveryParty"), CAC + "PartyName"), CBC + "Name",
-            delivery.party_name)
+        sub(
+            sub(sub(element, CAC + "DeliveryParty"), CAC + "PartyName"),
+            CBC + "Name",
+            delivery.party_name,
+        )
 
 
-def _write_payment_means(root: etree._Element, payment: PaymentInstructions,
-                         due_date: date | None) -> None:
+def _write_payment_means(
+    root: etree._Element, payment: PaymentInstructions, due_date: date | None
+) -> None:
     debit = payment.direct_debit
-    mandate = debit is not None and (debit.mandate_reference is not None
-                                     or debit.debited_account is not None)
-    if (payment.means_code is None and not payment.credit_transfers and payment.card is None
-            and payment.remittance_information is None and not mandate):
+    mandate = debit is not None and (
+        debit.mandate_reference is not None or debit.debited_account is not None
+    )
+    if (
+        payment.means_code is None
+        and not payment.credit_transfers
+        and payment.card is None
+        and payment.remittance_information is None
+        and not mandate
+    ):
         return  # only a creditor identifier (BT-90), written with the party
     for index, transfer in enumerate(payment.credit_transfers or (None,)):
         means = sub(root, CAC + "PaymentMeans")
@@ -672,16 +723,18 @@ def _write_payment_means(root: etree._Element, payment: PaymentInstructions,
                 sub(sub(element, CAC + "PayerFinancialAccount"), CBC + "ID", debit.debited_account)
 
 
-def _write_tax_category(parent: etree._Element, tag: str, category: str | None,
-                        rate: Decimal | None) -> etree._Element:
+def _write_tax_category(
+    parent: etree._Element, tag: str, category: str | None, rate: Decimal | None
+) -> etree._Element:
     element = sub(parent, CAC + tag)
     opt(element, CBC + "ID", category)
     opt(element, CBC + "Percent", decimal_text(rate))
     return element
 
 
-def _write_allowance_charge(parent: etree._Element, allowance_charge: AllowanceCharge,
-                            currency: str) -> None:
+def _write_allowance_charge(
+    parent: etree._Element, allowance_charge: AllowanceCharge, currency: str
+) -> None:
     element = sub(parent, CAC + "AllowanceCharge")
     sub(element, CBC + "ChargeIndicator", "true" if allowance_charge.is_charge else "false")
     opt(element, CBC + "AllowanceChargeReasonCode", allowance_charge.reason_code)
@@ -690,8 +743,9 @@ def _write_allowance_charge(parent: etree._Element, allowance_charge: AllowanceC
     _amount(element, "Amount", allowance_charge.amount, currency)
     _amount(element, "BaseAmount", allowance_charge.base_amount, currency)
     if allowance_charge.vat_category is not None or allowance_charge.vat_rate is not None:
-        category = _write_tax_category(element, "TaxCategory", allowance_charge.vat_category,
-                                       allowance_charge.vat_rate)
+        category = _write_tax_category(
+            element, "TaxCategory", allowance_charge.vat_category, allowance_charge.vat_rate
+        )
         sub(sub(category, CAC + "TaxScheme"), CBC + "ID", "VAT")
 
 
@@ -713,8 +767,12 @@ def _write_tax_totals(root: etree._Element, invoice: Invoice) -> None:
             opt(category, CBC + "TaxExemptionReason", vat.exemption_reason)
             sub(sub(category, CAC + "TaxScheme"), CBC + "ID", "VAT")
     if totals.tax_amount_accounting is not None:
-        _amount(sub(root, CAC + "TaxTotal"), "TaxAmount", totals.tax_amount_accounting,
-                invoice.vat_accounting_currency or invoice.currency)
+        _amount(
+            sub(root, CAC + "TaxTotal"),
+            "TaxAmount",
+            totals.tax_amount_accounting,
+            invoice.vat_accounting_currency or invoice.currency,
+        )
 
 
 def _write_totals(root: etree._Element, invoice: Invoice) -> None:
@@ -730,13 +788,16 @@ def _write_totals(root: etree._Element, invoice: Invoice) -> None:
     _amount(element, "PayableAmount", totals.payable_amount, currency)
 
 
-def _write_line(root: etree._Element, line: InvoiceLine, currency: str,
-                credit_note: bool) -> None:
+def _write_line(root: etree._Element, line: InvoiceLine, currency: str, credit_note: bool) -> None:
     element = sub(root, CAC + ("CreditNoteLine" if credit_note else "InvoiceLine"))
     sub(element, CBC + "ID", line.id)
     opt(element, CBC + "Note", line.note)
-    sub(element, CBC + ("CreditedQuantity" if credit_note else "InvoicedQuantity"),
-        decimal_text(line.quantity), unitCode=line.unit_code)
+    sub(
+        element,
+        CBC + ("CreditedQuantity" if credit_note else "InvoicedQuantity"),
+        decimal_text(line.quantity),
+        unitCode=line.unit_code,
+    )
     _amount(element, "LineExtensionAmount", line.net_amount, currency)
     opt(element, CBC + "AccountingCost", line.accounting_reference)
     if line.period is not None:
@@ -745,16 +806,24 @@ def _write_line(root: etree._Element, line: InvoiceLine, currency: str,
         sub(sub(element, CAC + "OrderLineReference"), CBC + "LineID", line.order_line_reference)
     if line.object_identifier is not None:
         reference = sub(element, CAC + "DocumentReference")
-        sub(reference, CBC + "ID", line.object_identifier.value,
-            schemeID=line.object_identifier.scheme)
+        sub(
+            reference,
+            CBC + "ID",
+            line.object_identifier.value,
+            schemeID=line.object_identifier.scheme,
+        )
         sub(reference, CBC + "DocumentTypeCode", OBJECT_DOCUMENT_TYPE)
     for allowance_charge in line.allowances_charges:
         _write_allowance_charge(element, allowance_charge, currency)
     _write_item(element, line)
     price = sub(element, CAC + "Price")
     _amount(price, "PriceAmount", line.net_price, currency)
-    opt(price, CBC + "BaseQuantity", decimal_text(line.base_quantity),
-        unitCode=line.base_quantity_unit)
+    opt(
+        price,
+        CBC + "BaseQuantity",
+        decimal_text(line.base_quantity),
+        unitCode=line.base_quantity_unit,
+    )
     if line.price_discount is not None or line.gross_price is not None:
         discount = sub(price, CAC + "AllowanceCharge")
         sub(discount, CBC + "ChargeIndicator", "false")
@@ -771,16 +840,23 @@ def _write_item(line_element: etree._Element, line: InvoiceLine) -> None:
     if line.seller_item_id is not None:
         sub(sub(item, CAC + "SellersItemIdentification"), CBC + "ID", line.seller_item_id)
     if line.standard_item_id is not None:
-        sub(sub(item, CAC + "StandardItemIdentification"), CBC + "ID",
-            line.standard_item_id.value, schemeID=line.standard_item_id.scheme)
+        sub(
+            sub(item, CAC + "StandardItemIdentification"),
+            CBC + "ID",
+            line.standard_item_id.value,
+            schemeID=line.standard_item_id.scheme,
+        )
     if line.origin_country is not None:
         sub(sub(item, CAC + "OriginCountry"), CBC + "IdentificationCode", line.origin_country)
     for classification in line.classifications:
-        sub(sub(item, CAC + "CommodityClassification"), CBC + "ItemClassificationCode",
-            classification.code, listID=classification.scheme,
-            listVersionID=classification.version)
-    category = _write_tax_category(item, "ClassifiedTaxCategory", line.vat_category,
-                                   line.vat_rate)
+        sub(
+            sub(item, CAC + "CommodityClassification"),
+            CBC + "ItemClassificationCode",
+            classification.code,
+            listID=classification.scheme,
+            listVersionID=classification.version,
+        )
+    category = _write_tax_category(item, "ClassifiedTaxCategory", line.vat_category, line.vat_rate)
     sub(sub(category, CAC + "TaxScheme"), CBC + "ID", "VAT")
     for attribute in line.attributes:
         prop = sub(item, CAC + "AdditionalItemProperty")

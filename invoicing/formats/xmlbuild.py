@@ -11,8 +11,9 @@ from decimal import Decimal
 from lxml import etree
 
 
-def sub(parent: etree._Element, tag: str, text: str | None = None,
-        **attributes: str | None) -> etree._Element:
+def sub(
+    parent: etree._Element, tag: str, text: str | None = None, **attributes: str | None
+) -> etree._Element:
     """Append the element `tag` (Clark notation) with its text and non-None attributes."""
     element = etree.SubElement(parent, tag)
     if text is not None:
@@ -23,8 +24,9 @@ def sub(parent: etree._Element, tag: str, text: str | None = None,
     return element
 
 
-def opt(parent: etree._Element, tag: str, text: str | None,
-        **attributes: str | None) -> etree._Element | None:
+def opt(
+    parent: etree._Element, tag: str, text: str | None, **attributes: str | None
+) -> etree._Element | None:
     """Append `tag` only when its text is present (an optional business term)."""
     return sub(parent, tag, text, **attributes) if text is not None else None
 

@@ -82,7 +82,8 @@ async def test_token_with_http_basic_client_authentication(api: ApiServer) -> No
     client_id, secret = await api.credentials(Role.OPS)
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     response = await api.anonymous().post(
-        "/oauth/token", data={"grant_type": "client_credentials"},
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
         headers={"Authorization": f"Basic {basic}"},
     )
     assert response.status_code == 200, response.text
@@ -116,8 +117,15 @@ async def test_missing_token_is_401_with_bearer_challenge(api: ApiServer) -> Non
 
 
 def _forge(api: ApiServer, key: bytes, **claims: object) -> str:
-    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "cl_x", "role": "ops", "sirets": [],
-            "iat": 1_700_000_000, "exp": 4_000_000_000}
+    base = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "cl_x",
+        "role": "ops",
+        "sirets": [],
+        "iat": 1_700_000_000,
+        "exp": 4_000_000_000,
+    }
     return jwt.encode({**base, **claims}, key, algorithm="HS256")
 
 
@@ -130,8 +138,18 @@ async def test_bad_tokens_are_401(api: ApiServer, kind: str) -> None:
         "expired": lambda: _forge(api, key, exp=1_700_000_100),
         "forged_key": lambda: _forge(api, b"not-the-key" * 4),
         "alg_none": lambda: jwt.encode(
-            {"iss": ISSUER, "aud": AUDIENCE, "sub": "cl_x", "role": "ops", "sirets": [],
-             "iat": 1_700_000_000, "exp": 4_000_000_000}, None, algorithm="none"),
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": "cl_x",
+                "role": "ops",
+                "sirets": [],
+                "iat": 1_700_000_000,
+                "exp": 4_000_000_000,
+            },
+            None,
+            algorithm="none",
+        ),
         "garbage": lambda: "not.a.token",
         "wrong_audience": lambda: _forge(api, key, aud="someone-else"),
         "unknown_role": lambda: _forge(api, key, role="emperor"),
@@ -154,7 +172,8 @@ class TestLimits:
 
     async def test_declared_body_over_the_limit_is_413(self, api: ApiServer) -> None:
         response = await api.anonymous().post(
-            "/oauth/token", content=b"x" * 1001,
+            "/oauth/token",
+            content=b"x" * 1001,
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         body = assert_problem(response, 413, "BODY_TOO_LARGE")
@@ -166,7 +185,8 @@ class TestLimits:
                 yield b"grant_type=" + b"y" * 200
 
         response = await api.anonymous().post(
-            "/oauth/token", content=chunks(),
+            "/oauth/token",
+            content=chunks(),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert "content-length" not in response.request.headers
@@ -185,9 +205,14 @@ class TestLimits:
 
 async def test_refused_fields_are_pointed_at(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    response = await ops.put(f"/v1/structures/{MINISTRY}", json={
-        "name": "", "category": "EMPIRE", "services": [{"code": "A", "name": "x", "active": "maybe"}],
-    })
+    response = await ops.put(
+        f"/v1/structures/{MINISTRY}",
+        json={
+            "name": "",
+            "category": "EMPIRE",
+            "services": [{"code": "A", "name": "x", "active": "maybe"}],
+        },
+    )
     body = assert_problem(response, 422, "VALIDATION_FAILED")
     pointers = {e["pointer"] for e in body["errors"]}
     assert pointers == {"/name", "/category", "/services/0/active"}
@@ -195,33 +220,49 @@ async def test_refused_fields_are_pointed_at(api: ApiServer) -> None:
 
 async def test_server_owned_fields_cannot_be_set(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    response = await ops.put(f"/v1/structures/{MINISTRY}", json={
-        "name": "Ministère", "category": "STATE", "id": 7, "siren": "110002011",
-    })
+    response = await ops.put(
+        f"/v1/structures/{MINISTRY}",
+        json={
+            "name": "Ministère",
+            "category": "STATE",
+            "id": 7,
+            "siren": "110002011",
+        },
+    )
     body = assert_problem(response, 422, "VALIDATION_FAILED")
     assert {(e["pointer"], e["type"]) for e in body["errors"]} == {
-        ("/id", "extra_forbidden"), ("/siren", "extra_forbidden")
+        ("/id", "extra_forbidden"),
+        ("/siren", "extra_forbidden"),
     }
 
 
 async def test_a_json_body_in_another_media_type_is_415(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    response = await ops.put(f"/v1/structures/{MINISTRY}", content=b'{"name": "x"}',
-                             headers={"Content-Type": "text/plain"})
+    response = await ops.put(
+        f"/v1/structures/{MINISTRY}",
+        content=b'{"name": "x"}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 async def test_malformed_json_is_422(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    response = await ops.put(f"/v1/structures/{MINISTRY}", content=b'{"name": ',
-                             headers={"Content-Type": "application/json"})
+    response = await ops.put(
+        f"/v1/structures/{MINISTRY}",
+        content=b'{"name": ',
+        headers={"Content-Type": "application/json"},
+    )
     assert_problem(response, 422, "VALIDATION_FAILED")
 
 
 async def test_an_operator_creates_then_updates_a_structure(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    body = {"name": "Ministère des tests", "category": "STATE",
-            "services": [{"code": "DIR1", "name": "Direction 1"}]}
+    body = {
+        "name": "Ministère des tests",
+        "category": "STATE",
+        "services": [{"code": "DIR1", "name": "Direction 1"}],
+    }
     created = await ops.put(f"/v1/structures/{MINISTRY}", json=body)
     updated = await ops.put(f"/v1/structures/{MINISTRY}", json={**body, "active": False})
     assert (created.status_code, updated.status_code) == (201, 200)
@@ -232,15 +273,20 @@ async def test_an_operator_creates_then_updates_a_structure(api: ApiServer) -> N
 
 async def test_only_operators_edit_the_directory(api: ApiServer) -> None:
     buyer = await api.as_role(Role.BUYER, MINISTRY)
-    response = await buyer.put(f"/v1/structures/{MINISTRY}",
-                               json={"name": "x", "category": "STATE"})
+    response = await buyer.put(
+        f"/v1/structures/{MINISTRY}", json={"name": "x", "category": "STATE"}
+    )
     assert_problem(response, 403, "FORBIDDEN_ROLE")
 
 
 async def test_integers_out_of_range_are_422_not_500(api: ApiServer) -> None:
     ops = await api.as_role(Role.OPS)
-    for query in ("limit=0", "limit=999999999999999999999999", "after=-1",
-                  "after=99999999999999999999999999999"):
+    for query in (
+        "limit=0",
+        "limit=999999999999999999999999",
+        "after=-1",
+        "after=99999999999999999999999999999",
+    ):
         assert_problem(await ops.get(f"/v1/structures?{query}"), 422, "VALIDATION_FAILED")
 
 

@@ -39,10 +39,18 @@ async def directory(api: ApiServer) -> None:
         await repo.upsert_structure(
             StructureRecord(BUYER_SIRET, "Ministère des tests", StructureCategory.STATE)
         )
-        await repo.upsert_structure(StructureRecord(
-            HOSPITAL, "CHU de test", StructureCategory.HOSPITAL, service_code_required=True,
-            services=(ServiceRecord("PHARMA", "Pharmacie"), ServiceRecord("OLD", "Fermé", False)),
-        ))
+        await repo.upsert_structure(
+            StructureRecord(
+                HOSPITAL,
+                "CHU de test",
+                StructureCategory.HOSPITAL,
+                service_code_required=True,
+                services=(
+                    ServiceRecord("PHARMA", "Pharmacie"),
+                    ServiceRecord("OLD", "Fermé", False),
+                ),
+            )
+        )
 
 
 @pytest.fixture
@@ -113,7 +121,8 @@ async def test_an_unknown_buyer_is_refused_and_recorded_with_its_report(
 async def test_every_broken_rule_is_reported_at_once(supplier: httpx.AsyncClient) -> None:
     invoice = an_invoice(buyer_siret=HOSPITAL)  # no service code for a hospital requiring one
     body = write_invoice(invoice, Syntax.UBL).replace(
-        b"<cbc:PayableAmount currencyID=\"EUR\">1440.00<", b"<cbc:PayableAmount currencyID=\"EUR\">1.00<"
+        b'<cbc:PayableAmount currencyID="EUR">1440.00<',
+        b'<cbc:PayableAmount currencyID="EUR">1.00<',
     )
     response = await supplier.post("/v1/invoices", **xml(body))
     problem = assert_problem(response, 422, "INVOICE_INVALID")
@@ -147,7 +156,9 @@ async def test_concurrent_deposits_of_one_invoice_make_one_record(
     api: ApiServer, supplier: httpx.AsyncClient
 ) -> None:
     body = ubl(number="F-2026-103")
-    responses = await asyncio.gather(*(supplier.post("/v1/invoices", **xml(body)) for _ in range(4)))
+    responses = await asyncio.gather(
+        *(supplier.post("/v1/invoices", **xml(body)) for _ in range(4))
+    )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert await count_invoices(api) == 1
@@ -211,9 +222,11 @@ async def test_an_idempotency_key_replays_the_answer_and_refuses_another_body(
 
 
 async def test_a_declared_gzip_body_is_inflated(supplier: httpx.AsyncClient) -> None:
-    response = await supplier.post("/v1/invoices", content=gzip.compress(ubl(number="F-2026-109")),
-                                   headers={"Content-Type": "application/xml",
-                                            "Content-Encoding": "gzip"})
+    response = await supplier.post(
+        "/v1/invoices",
+        content=gzip.compress(ubl(number="F-2026-109")),
+        headers={"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -222,18 +235,25 @@ async def test_a_gzip_bomb_is_refused_while_inflating(
 ) -> None:
     bomb = gzip.compress(b"<" + b" " * (api.settings.upload_max_bytes + 10))
     assert len(bomb) < 100_000
-    response = await supplier.post("/v1/invoices", content=bomb,
-                                   headers={"Content-Type": "application/xml",
-                                            "Content-Encoding": "gzip"})
+    response = await supplier.post(
+        "/v1/invoices",
+        content=bomb,
+        headers={"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+    )
     assert_problem(response, 413, "BODY_INFLATED_TOO_LARGE")
     assert await count_invoices(api) == 0
 
 
 async def test_other_encodings_and_media_types_are_refused(supplier: httpx.AsyncClient) -> None:
-    brotli = await supplier.post("/v1/invoices", content=b"x", headers={
-        "Content-Type": "application/xml", "Content-Encoding": "br"})
+    brotli = await supplier.post(
+        "/v1/invoices",
+        content=b"x",
+        headers={"Content-Type": "application/xml", "Content-Encoding": "br"},
+    )
     assert_problem(brotli, 415, "BODY_ENCODING_UNSUPPORTED")
-    text = await supplier.post("/v1/invoices", content=ubl(), headers={"Content-Type": "text/plain"})
+    text = await supplier.post(
+        "/v1/invoices", content=ubl(), headers={"Content-Type": "text/plain"}
+    )
     assert_problem(text, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
@@ -250,16 +270,22 @@ async def test_multipart_deposit_with_attachments(supplier: httpx.AsyncClient) -
     timesheet = "%PDF-1.4 relevé d'heures".encode()
     response = await supplier.post(
         "/v1/invoices",
-        files=[("invoice", ("facture.xml", ubl(number="F-2026-110"), "application/xml")),
-               ("attachments", ("releve.pdf", timesheet, "application/pdf"))],
+        files=[
+            ("invoice", ("facture.xml", ubl(number="F-2026-110"), "application/xml")),
+            ("attachments", ("releve.pdf", timesheet, "application/pdf")),
+        ],
     )
     assert response.status_code == 201, response.text
     invoice = (await supplier.get(response.headers["location"])).json()
     assert invoice["original"]["filename"] == "facture.xml"
-    assert invoice["attachments"] == [{
-        "sha256": hashlib.sha256(timesheet).hexdigest(), "size": len(timesheet),
-        "media_type": "application/pdf", "filename": "releve.pdf",
-    }]
+    assert invoice["attachments"] == [
+        {
+            "sha256": hashlib.sha256(timesheet).hexdigest(),
+            "size": len(timesheet),
+            "media_type": "application/pdf",
+            "filename": "releve.pdf",
+        }
+    ]
 
 
 def factur_x(xml_invoice: bytes) -> bytes:
@@ -273,8 +299,9 @@ def factur_x(xml_invoice: bytes) -> bytes:
 
 async def test_a_factur_x_pdf_is_accepted_with_its_profile(supplier: httpx.AsyncClient) -> None:
     pdf = factur_x(write_invoice(an_invoice(number="F-2026-111"), Syntax.CII))
-    response = await supplier.post("/v1/invoices", content=pdf,
-                                   headers={"Content-Type": "application/pdf"})
+    response = await supplier.post(
+        "/v1/invoices", content=pdf, headers={"Content-Type": "application/pdf"}
+    )
     assert response.status_code == 201, response.text
     invoice = (await supplier.get(response.headers["location"])).json()
     assert (invoice["syntax"], invoice["profile"]) == ("FACTURX", "EN16931")
@@ -286,8 +313,9 @@ async def test_a_pdf_without_invoice_is_rejected_with_its_code(supplier: httpx.A
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
     writer.write(page)
-    response = await supplier.post("/v1/invoices", content=page.getvalue(),
-                                   headers={"Content-Type": "application/pdf"})
+    response = await supplier.post(
+        "/v1/invoices", content=page.getvalue(), headers={"Content-Type": "application/pdf"}
+    )
     problem = assert_problem(response, 422, "INVOICE_INVALID")
     assert [f["rule"] for f in problem["report"]["findings"]] == ["PDF_NO_INVOICE_XML"]
 
@@ -315,8 +343,9 @@ async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncCli
         archive.writestr("inner.zip", b"PK\x03\x04 nested")
         archive.writestr("notes.txt", b"hello")
         archive.writestr("bomb.xml", b"<" + b" " * 5_000_000)  # deflates about 1000:1
-    response = await supplier.post("/v1/flows", content=buffer.getvalue(),
-                                   headers={"Content-Type": "application/zip"})
+    response = await supplier.post(
+        "/v1/flows", content=buffer.getvalue(), headers={"Content-Type": "application/zip"}
+    )
     assert response.status_code == 202, response.text
     location = response.headers["location"]
     for _ in range(200):

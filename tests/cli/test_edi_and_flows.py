@@ -30,15 +30,25 @@ async def credentials(api: ApiServer) -> dict[str, str]:
             StructureRecord(BUYER_SIRET, "Ministère des tests", StructureCategory.STATE)
         )
     client_id, secret = await api.credentials(Role.SUPPLIER, SELLER_SIRET)
-    return {**os.environ, "CHAINE_CLIENT_ID": client_id, "CHAINE_CLIENT_SECRET": secret,
-            "CHAINE_LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "CHAINE_CLIENT_ID": client_id,
+        "CHAINE_CLIENT_SECRET": secret,
+        "CHAINE_LOG_LEVEL": "WARNING",
+    }
 
 
 async def chaine(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run `chaine ARGS` without blocking the event loop that serves the in-process workers."""
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "cli.main", *args], env=env,
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False,
+        subprocess.run,
+        [sys.executable, "-m", "cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
 
 

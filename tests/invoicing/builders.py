@@ -49,9 +49,16 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def a_line(id: str = "1", *, quantity: str = "1", unit_price: str = "1200.00",
-           name: str = "Prestation de maintenance", vat_rate: str = STANDARD_RATE,
-           unit_code: str = "C62", **overrides: Any) -> InvoiceLine:
+def a_line(
+    id: str = "1",
+    *,
+    quantity: str = "1",
+    unit_price: str = "1200.00",
+    name: str = "Prestation de maintenance",
+    vat_rate: str = STANDARD_RATE,
+    unit_code: str = "C62",
+    **overrides: Any,
+) -> InvoiceLine:
     """One line of standard-rated services; its net amount is quantity × unit price."""
     line = InvoiceLine(
         id=id,
@@ -79,17 +86,26 @@ def vat_breakdown(lines: Iterable[InvoiceLine]) -> tuple[VatBreakdown, ...]:
         key = (line.vat_category, line.vat_rate or Decimal(0))
         taxable[key] = taxable.get(key, Decimal(0)) + line.net_amount
     return tuple(
-        VatBreakdown(taxable_amount=base, tax_amount=money(base * rate / 100),
-                     category=category, rate=rate)
+        VatBreakdown(
+            taxable_amount=base, tax_amount=money(base * rate / 100), category=category, rate=rate
+        )
         for (category, rate), base in taxable.items()
     )
 
 
-def an_invoice(number: str = "F-2026-001", amount: str = "1200.00", *,
-               seller_siret: str | None = SELLER_SIRET, buyer_siret: str | None = BUYER_SIRET,
-               service_code: str | None = None, commitment_number: str | None = None,
-               iban: str | None = IBAN, lines: Iterable[InvoiceLine] | None = None,
-               issue_date: date = date(2026, 1, 15), **overrides: Any) -> Invoice:
+def an_invoice(
+    number: str = "F-2026-001",
+    amount: str = "1200.00",
+    *,
+    seller_siret: str | None = SELLER_SIRET,
+    buyer_siret: str | None = BUYER_SIRET,
+    service_code: str | None = None,
+    commitment_number: str | None = None,
+    iban: str | None = IBAN,
+    lines: Iterable[InvoiceLine] | None = None,
+    issue_date: date = date(2026, 1, 15),
+    **overrides: Any,
+) -> Invoice:
     """A consistent invoice; `amount` is the net amount (without VAT) of its single line.
 
     Given `lines`, `amount` is ignored and every total derives from them. `overrides`
@@ -108,8 +124,13 @@ def an_invoice(number: str = "F-2026-001", amount: str = "1200.00", *,
         business_process=SERVICES_PROCESS,
         seller=_seller(seller_siret),
         buyer=_buyer(buyer_siret),
-        totals=Totals(tax_exclusive_amount=net, tax_inclusive_amount=net + vat,
-                      payable_amount=net + vat, line_total_amount=net, tax_amount=vat),
+        totals=Totals(
+            tax_exclusive_amount=net,
+            tax_inclusive_amount=net + vat,
+            payable_amount=net + vat,
+            line_total_amount=net,
+            tax_amount=vat,
+        ),
         lines=drawn,
         due_date=issue_date + timedelta(days=30),  # R2192-10: 30 days for the State
         buyer_reference=service_code,
@@ -122,20 +143,33 @@ def an_invoice(number: str = "F-2026-001", amount: str = "1200.00", *,
         ),
         delivery=Delivery(actual_date=issue_date),
         payment=PaymentInstructions(
-            means_code=CREDIT_TRANSFER, remittance_information=number,
+            means_code=CREDIT_TRANSFER,
+            remittance_information=number,
             credit_transfers=(CreditTransfer(iban),),
-        ) if iban is not None else None,
+        )
+        if iban is not None
+        else None,
         vat_breakdown=breakdown,
     )
     return replace(invoice, **overrides)
 
 
-def a_credit_note(number: str = "A-2026-001", amount: str = "1200.00", *,
-                  credits: str = "F-2026-001", credited_on: date = date(2026, 1, 15),
-                  **overrides: Any) -> Invoice:
+def a_credit_note(
+    number: str = "A-2026-001",
+    amount: str = "1200.00",
+    *,
+    credits: str = "F-2026-001",
+    credited_on: date = date(2026, 1, 15),
+    **overrides: Any,
+) -> Invoice:
     """A credit note (BT-3 381) cancelling `amount` of the invoice `credits` (BG-3, BR-FR-CO-05)."""
-    return an_invoice(number, amount, type_code=InvoiceTypeCode.CREDIT_NOTE,
-                      preceding_invoices=(PrecedingInvoice(credits, credited_on),), **overrides)
+    return an_invoice(
+        number,
+        amount,
+        type_code=InvoiceTypeCode.CREDIT_NOTE,
+        preceding_invoices=(PrecedingInvoice(credits, credited_on),),
+        **overrides,
+    )
 
 
 def _seller(siret: str | None) -> Party:

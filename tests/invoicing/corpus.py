@@ -69,7 +69,8 @@ def assert_consistent(invoice: Invoice) -> None:
         assert _sum([ac.amount for ac in invoice.charges]) == totals.charge_total_amount
     if totals.line_total_amount is not None:  # BR-CO-13
         assert totals.tax_exclusive_amount == (
-            totals.line_total_amount - (totals.allowance_total_amount or zero)
+            totals.line_total_amount
+            - (totals.allowance_total_amount or zero)
             + (totals.charge_total_amount or zero)
         )
     if invoice.vat_breakdown and totals.tax_amount is not None:  # BR-CO-14
@@ -78,6 +79,7 @@ def assert_consistent(invoice: Invoice) -> None:
         totals.tax_exclusive_amount + (totals.tax_amount or zero)
     )
     assert totals.payable_amount == (  # BR-CO-16
-        totals.tax_inclusive_amount - (totals.paid_amount or zero)
+        totals.tax_inclusive_amount
+        - (totals.paid_amount or zero)
         + (totals.rounding_amount or zero)
     )

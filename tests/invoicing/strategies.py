@@ -92,14 +92,30 @@ def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
     return st.none() | strategy
 
 
-amounts = st.decimals(min_value=Decimal("-999999.99"), max_value=Decimal("999999.99"),
-                      places=2, allow_nan=False, allow_infinity=False)
-quantities = st.decimals(min_value=Decimal("-9999"), max_value=Decimal("9999"), places=4,
-                         allow_nan=False, allow_infinity=False)
-prices = st.decimals(min_value=Decimal(0), max_value=Decimal("99999"), places=4,
-                     allow_nan=False, allow_infinity=False)
-rates = st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2,
-                    allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("-999999.99"),
+    max_value=Decimal("999999.99"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
+quantities = st.decimals(
+    min_value=Decimal("-9999"),
+    max_value=Decimal("9999"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+)
+prices = st.decimals(
+    min_value=Decimal(0),
+    max_value=Decimal("99999"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+)
+rates = st.decimals(
+    min_value=Decimal(0), max_value=Decimal(100), places=2, allow_nan=False, allow_infinity=False
+)
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 codes = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=6)
 
@@ -168,26 +184,40 @@ def periods(draw: st.DrawFn) -> Period:
 @st.composite
 def deliveries(draw: st.DrawFn) -> Delivery:
     """BG-13 with at least one term."""
-    delivery = Delivery(draw(optional(texts())), draw(optional(identifiers())),
-                        draw(optional(dates)), draw(optional(addresses())))
+    delivery = Delivery(
+        draw(optional(texts())),
+        draw(optional(identifiers())),
+        draw(optional(dates)),
+        draw(optional(addresses())),
+    )
     return delivery if delivery != Delivery() else Delivery(actual_date=draw(dates))
 
 
 @st.composite
 def payments(draw: st.DrawFn, syntax: Syntax) -> PaymentInstructions:
     """BG-16; in UBL always with a means code, in CII with one whenever it needs it."""
-    transfers = tuple(draw(st.lists(
-        st.builds(CreditTransfer, texts(34), optional(texts()), optional(codes)), max_size=3
-    )))
+    transfers = tuple(
+        draw(
+            st.lists(
+                st.builds(CreditTransfer, texts(34), optional(texts()), optional(codes)), max_size=3
+            )
+        )
+    )
     card = draw(optional(st.builds(PaymentCard, codes, optional(texts()))))
-    debit = draw(optional(st.builds(DirectDebit, optional(texts()), optional(texts()),
-                                    optional(codes))))
+    debit = draw(
+        optional(st.builds(DirectDebit, optional(texts()), optional(texts()), optional(codes)))
+    )
     debit = debit if debit != DirectDebit() else None
     remittance = draw(optional(texts()))
-    needs_code = (syntax is Syntax.UBL or transfers or card is not None
-                  or (debit is not None and debit.debited_account is not None))
-    means_code = draw(st.sampled_from(MEANS_CODES) if needs_code else optional(
-        st.sampled_from(MEANS_CODES)))
+    needs_code = (
+        syntax is Syntax.UBL
+        or transfers
+        or card is not None
+        or (debit is not None and debit.debited_account is not None)
+    )
+    means_code = draw(
+        st.sampled_from(MEANS_CODES) if needs_code else optional(st.sampled_from(MEANS_CODES))
+    )
     if means_code is None and remittance is None and debit is None:
         remittance = draw(texts())
     return PaymentInstructions(
@@ -246,9 +276,13 @@ def lines(draw: st.DrawFn, line_id: str) -> InvoiceLine:
         seller_item_id=draw(optional(codes)),
         buyer_item_id=draw(optional(codes)),
         standard_item_id=draw(optional(identifiers(schemed=True))),
-        classifications=tuple(draw(st.lists(
-            st.builds(Classification, codes, optional(codes), optional(codes)), max_size=2
-        ))),
+        classifications=tuple(
+            draw(
+                st.lists(
+                    st.builds(Classification, codes, optional(codes), optional(codes)), max_size=2
+                )
+            )
+        ),
         origin_country=draw(optional(st.sampled_from(COUNTRIES))),
         attributes=tuple(draw(st.lists(st.builds(ItemAttribute, texts(), texts()), max_size=2))),
     )
@@ -329,22 +363,35 @@ def invoices(draw: st.DrawFn, syntax: Syntax) -> Invoice:
         payment_terms=draw(optional(texts(60))),
         notes=tuple(draw(st.lists(notes(syntax), max_size=3))),
         business_process=draw(optional(st.sampled_from(("S1", "B1", "M1")))),
-        preceding_invoices=tuple(draw(st.lists(
-            st.builds(PrecedingInvoice, texts(20), optional(dates)), max_size=2
-        ))),
-        payee=draw(optional(st.builds(Payee, texts(), optional(identifiers()),
-                                      optional(identifiers())))),
-        tax_representative=draw(optional(st.builds(
-            TaxRepresentative, texts(), optional(codes), optional(addresses())
-        ))),
+        preceding_invoices=tuple(
+            draw(st.lists(st.builds(PrecedingInvoice, texts(20), optional(dates)), max_size=2))
+        ),
+        payee=draw(
+            optional(st.builds(Payee, texts(), optional(identifiers()), optional(identifiers())))
+        ),
+        tax_representative=draw(
+            optional(st.builds(TaxRepresentative, texts(), optional(codes), optional(addresses())))
+        ),
         delivery=draw(optional(deliveries())),
         period=draw(optional(periods())),
         payment=payment,
         allowances_charges=tuple(draw(st.lists(allowances_charges(True), max_size=3))),
-        vat_breakdown=tuple(draw(st.lists(
-            st.builds(VatBreakdown, amounts, amounts, st.sampled_from(VAT_CATEGORIES),
-                      optional(rates), optional(texts()), optional(codes)),
-            min_size=1, max_size=3,
-        ))),
+        vat_breakdown=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        VatBreakdown,
+                        amounts,
+                        amounts,
+                        st.sampled_from(VAT_CATEGORIES),
+                        optional(rates),
+                        optional(texts()),
+                        optional(codes),
+                    ),
+                    min_size=1,
+                    max_size=3,
+                )
+            )
+        ),
         supporting_documents=tuple(draw(st.lists(supporting_documents(), max_size=2))),
     )

@@ -47,6 +47,7 @@ def test_the_corpus_folders_hold_what_the_manifest_counts() -> None:
 
 # --- profiles ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("path", "profile"),
     [
@@ -56,8 +57,10 @@ def test_the_corpus_folders_hold_what_the_manifest_counts() -> None:
         ("ubl/valid/ubl-21-extended-ctc-fr.xml", Profile.EXTENDED_CTC_FR),
         ("cii/valid/factur-x-basic.xml", Profile.BASIC),
         ("cii/valid/mustang_testout-XR.xml", Profile.XRECHNUNG),
-        ("cii/valid/CII-BR-CO-10-RoundingIssue.xml",
-         "urn:ferd:CrossIndustryDocument:invoice:1p0:comfort"),
+        (
+            "cii/valid/CII-BR-CO-10-RoundingIssue.xml",
+            "urn:ferd:CrossIndustryDocument:invoice:1p0:comfort",
+        ),
         ("facturx/invalid/Facture_FR_BASIC.pdf", Profile.BASIC),  # FNFE 2018 colon form
         ("facturx/valid/zugferd_2p0_MINIMUM.pdf", Profile.MINIMUM),
         ("facturx/valid/zugferd_2p0_EXTENDED_Warenrechnung.pdf", Profile.EXTENDED),
@@ -72,6 +75,7 @@ def test_bt_24_is_read_as_a_short_profile_name_or_kept_raw(path: str, profile: s
 
 
 # --- UBL ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", names("ubl/valid"))
 def test_valid_ubl_passes_xsd_and_en16931(name: str) -> None:
@@ -132,10 +136,16 @@ def test_valid_cii_passes_its_profile_xsd_and_rules_unless_factur_x_is_stricter(
 @pytest.mark.parametrize(
     ("name", "profile", "en16931_failures"),
     [
-        ("factur-x-minimum.xml", Profile.MINIMUM,
-         {"BR-10", "BR-11", "BR-12", "BR-16", "BR-CO-10", "BR-CO-13", "BR-CO-14"}),
-        ("factur-x-basicwl.xml", Profile.BASIC_WL,
-         {"BR-16", "BR-CO-10", "BR-E-01", "BR-E-08", "BR-S-08"}),
+        (
+            "factur-x-minimum.xml",
+            Profile.MINIMUM,
+            {"BR-10", "BR-11", "BR-12", "BR-16", "BR-CO-10", "BR-CO-13", "BR-CO-14"},
+        ),
+        (
+            "factur-x-basicwl.xml",
+            Profile.BASIC_WL,
+            {"BR-16", "BR-CO-10", "BR-E-01", "BR-E-08", "BR-S-08"},
+        ),
     ],
 )
 def test_minimum_and_basic_wl_pass_their_own_profile_but_are_not_full_en16931_invoices(
@@ -159,25 +169,39 @@ def test_cii_flagged_by_their_source_pass_xsd_and_en16931(name: str) -> None:
 # --- Factur-X PDFs -----------------------------------------------------------------------
 
 EN16931_PDFS = [
-    "EN16931_Einfach.pdf", "EN16931_Gutschrift.pdf", "EN16931_Rabatte.pdf",
+    "EN16931_Einfach.pdf",
+    "EN16931_Gutschrift.pdf",
+    "EN16931_Rabatte.pdf",
     "akretion_invoice_EN16931.pdf",
 ]
 FNFE_2018_VALID = [
-    "Facture_DOM_BASICWL.pdf", "Facture_DOM_MINIMUM.pdf", "Facture_FR_BASICWL.pdf",
-    "Facture_FR_MINIMUM.pdf", "Facture_UE_BASICWL.pdf",
+    "Facture_DOM_BASICWL.pdf",
+    "Facture_DOM_MINIMUM.pdf",
+    "Facture_FR_BASICWL.pdf",
+    "Facture_FR_MINIMUM.pdf",
+    "Facture_UE_BASICWL.pdf",
 ]
 FNFE_INVALID = [
-    "Avoir_FR_type380_BASIC.pdf", "Avoir_FR_type380_EN16931.pdf", "Avoir_FR_type380_MINIMUM.pdf",
-    "Avoir_FR_type381_BASICWL.pdf", "Avoir_FR_type381_EN16931.pdf", "Facture_DOM_EN16931.pdf",
-    "Facture_FR_BASIC.pdf", "Facture_FR_EN16931.pdf", "Facture_UE_BASIC.pdf",
+    "Avoir_FR_type380_BASIC.pdf",
+    "Avoir_FR_type380_EN16931.pdf",
+    "Avoir_FR_type380_MINIMUM.pdf",
+    "Avoir_FR_type381_BASICWL.pdf",
+    "Avoir_FR_type381_EN16931.pdf",
+    "Facture_DOM_EN16931.pdf",
+    "Facture_FR_BASIC.pdf",
+    "Facture_FR_EN16931.pdf",
+    "Facture_UE_BASIC.pdf",
 ]
 
 
 def test_every_factur_x_pdf_of_the_corpus_has_an_expected_verdict() -> None:
     others = {
-        "zugferd_2p0_BASIC_Einfach.pdf", "zugferd_2p0_EXTENDED_Warenrechnung.pdf",
-        "zugferd_2p0_MINIMUM.pdf", "MustangGnuaccountingBeispielRE-20190610_507b.pdf",
-        "factur-x-invalid-xml-encoding-attribute.pdf", "python-factur-x.pdf",
+        "zugferd_2p0_BASIC_Einfach.pdf",
+        "zugferd_2p0_EXTENDED_Warenrechnung.pdf",
+        "zugferd_2p0_MINIMUM.pdf",
+        "MustangGnuaccountingBeispielRE-20190610_507b.pdf",
+        "factur-x-invalid-xml-encoding-attribute.pdf",
+        "python-factur-x.pdf",
     }
     listed = set(EN16931_PDFS) | set(FNFE_2018_VALID) | set(FNFE_INVALID) | others
 
@@ -291,6 +315,7 @@ def test_python_factur_x_sample_fails_xsd() -> None:
 
 
 # --- French rules (level full) -----------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "path",

@@ -63,7 +63,10 @@ def test_french_factur_x_invoice_gives_its_routing_keys() -> None:
     assert invoice.payment.direct_debit == DirectDebit("MANDATE PT", "CREDID", "FRDEBIT")
     first = invoice.lines[0]
     assert (first.gross_price, first.price_discount, first.net_price) == (
-        Decimal(65), Decimal(5), Decimal(60))
+        Decimal(65),
+        Decimal(5),
+        Decimal(60),
+    )
     assert first.object_identifier == Identifier("EQUIPE_A", "AOP")
 
 
@@ -85,10 +88,10 @@ def test_danish_invoice_gives_vat_in_both_currencies_and_its_direct_debit() -> N
     assert invoice.totals.tax_amount_accounting == Decimal("628.62")  # BT-111, currencyID EUR
     assert invoice.payment is not None
     assert invoice.payment.means_text == "Half prepaid"
-    assert [t.account_id for t in invoice.payment.credit_transfers] == [
-        "DK1212341234123412", "A"]
-    assert invoice.payment.direct_debit == DirectDebit(mandate_reference="123456",
-                                                       creditor_id="DK5678")
+    assert [t.account_id for t in invoice.payment.credit_transfers] == ["DK1212341234123412", "A"]
+    assert invoice.payment.direct_debit == DirectDebit(
+        mandate_reference="123456", creditor_id="DK5678"
+    )
 
 
 def test_hungarian_invoice_gives_its_embedded_pdf_as_bytes() -> None:
@@ -112,7 +115,10 @@ def test_builder_invoice_is_written_as_schema_valid_factur_x_en16931() -> None:
     assert_schema_valid(data, FACTURX_EN16931_XSD)
     invoice = read_invoice(parse_xml(data), Syntax.FACTURX)
     assert (invoice.seller_siret, invoice.buyer_siret, invoice.iban) == (
-        SELLER_SIRET, BUYER_SIRET, IBAN)
+        SELLER_SIRET,
+        BUYER_SIRET,
+        IBAN,
+    )
     assert (invoice.service_code, invoice.commitment_number) == ("SERV-01", "EJ-2026-42")
     assert invoice.total_due == Decimal("1440.00")
 
@@ -135,17 +141,32 @@ def _written_with(old: bytes, new: bytes) -> etree._ElementTree:
     return parse_xml(data.replace(old, new, 1))
 
 
-@pytest.mark.parametrize(("old", "new", "where"), [
-    (b"<ram:DuePayableAmount>1440.00<", b"<ram:DuePayableAmount>1e3<",
-     "ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount"),
-    (b'format="102">20260115<', b'format="102">20261315<',
-     "rsm:ExchangedDocument/ram:IssueDateTime/udt:DateTimeString"),
-    (b'format="102">20260115<', b'format="610">202601<', "date format '610' is not 102"),
-    (b'<ram:BilledQuantity unitCode="C62">1<', b'<ram:BilledQuantity unitCode="C62">one<',
-     "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"),
-    (b"<ram:CountryID>FR</ram:CountryID>", b"<ram:CountryID/>",
-     "ram:PostalTradeAddress/ram:CountryID: missing"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (
+            b"<ram:DuePayableAmount>1440.00<",
+            b"<ram:DuePayableAmount>1e3<",
+            "ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount",
+        ),
+        (
+            b'format="102">20260115<',
+            b'format="102">20261315<',
+            "rsm:ExchangedDocument/ram:IssueDateTime/udt:DateTimeString",
+        ),
+        (b'format="102">20260115<', b'format="610">202601<', "date format '610' is not 102"),
+        (
+            b'<ram:BilledQuantity unitCode="C62">1<',
+            b'<ram:BilledQuantity unitCode="C62">one<',
+            "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity",
+        ),
+        (
+            b"<ram:CountryID>FR</ram:CountryID>",
+            b"<ram:CountryID/>",
+            "ram:PostalTradeAddress/ram:CountryID: missing",
+        ),
+    ],
+)
 def test_a_value_that_cannot_be_interpreted_is_refused_with_its_path(
     old: bytes, new: bytes, where: str
 ) -> None:

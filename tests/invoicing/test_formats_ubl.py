@@ -51,7 +51,10 @@ def test_peppol_maximum_invoice_gives_every_term() -> None:
     invoice = read_ubl(tree_of(named(UBL_VALID, "Invoice-Max_content.xml")))
 
     assert (invoice.number, invoice.issue_date, invoice.due_date) == (
-        "2018210", date(2018, 2, 8), date(2018, 3, 7))
+        "2018210",
+        date(2018, 2, 8),
+        date(2018, 3, 7),
+    )
     assert (invoice.currency, invoice.vat_accounting_currency) == ("SEK", "EUR")
     assert invoice.total_due == Decimal("12500")
     assert invoice.totals.tax_amount_accounting == Decimal("249")
@@ -60,12 +63,17 @@ def test_peppol_maximum_invoice_gives_every_term() -> None:
     assert invoice.seller.tax_registration_id == "Godkänd för F-skatt"
     assert invoice.buyer_reference == "Buyer reference"
     assert invoice.commitment_number == "20180117"
-    assert (invoice.sales_order_reference, invoice.contract_reference,
-            invoice.project_reference) == ("INK/0117/JM", "2017-123", "Project 99")
+    assert (
+        invoice.sales_order_reference,
+        invoice.contract_reference,
+        invoice.project_reference,
+    ) == ("INK/0117/JM", "2017-123", "Project 99")
     assert invoice.invoiced_object == Identifier("ABC123", "VT")
     assert invoice.notes == (Note("Document level Note\nLine break should be respected here."),)
     assert [p.number for p in invoice.preceding_invoices] == [
-        "Preceding invoice no.1", "Preceding invoice no.2"]
+        "Preceding invoice no.1",
+        "Preceding invoice no.2",
+    ]
     assert invoice.iban == "SE1212341234123412341234"
     assert invoice.payment is not None and len(invoice.payment.credit_transfers) == 4
     assert len(invoice.lines) == 2
@@ -73,8 +81,10 @@ def test_peppol_maximum_invoice_gives_every_term() -> None:
     assert (first.quantity, first.unit_code, first.net_price) == (Decimal(500), "MTR", Decimal(20))
     assert (first.price_discount, first.gross_price) == (Decimal("0.50"), Decimal("20.50"))
     referenced, embedded, linked = invoice.supporting_documents
-    assert (referenced.reference, referenced.description) == ("MT123",
-                                                             "Contracted maintenance plan")
+    assert (referenced.reference, referenced.description) == (
+        "MT123",
+        "Contracted maintenance plan",
+    )
     assert (embedded.filename, embedded.mime_code) == ("testfilnamn.abc", "text/csv")
     assert embedded.content == base64.b64decode("01234567")
     assert linked.uri == "http://www.example.com/index.html"
@@ -90,16 +100,19 @@ def test_credit_note_reads_credited_quantities_and_its_project_reference() -> No
 
 
 def test_italian_invoice_gives_its_embedded_pdf_as_bytes() -> None:
-    invoice = read_ubl(tree_of(named(UBL_VALID,
-                                     "FT G2G_TD01 con Allegato, Bonifico e Split Payment.xml")))
+    invoice = read_ubl(
+        tree_of(named(UBL_VALID, "FT G2G_TD01 con Allegato, Bonifico e Split Payment.xml"))
+    )
 
     assert invoice.number == "1316/85"
     assert invoice.total_due == Decimal("1246.00")
     assert invoice.totals.paid_amount == Decimal("274.12")
     assert invoice.iban == "IT64W0100003245243300306301"
     (attachment,) = invoice.supporting_documents
-    assert (attachment.filename, attachment.mime_code) == ("mappatura_ubl_sdi.pdf",
-                                                           "application/pdf")
+    assert (attachment.filename, attachment.mime_code) == (
+        "mappatura_ubl_sdi.pdf",
+        "application/pdf",
+    )
     assert attachment.content is not None
     assert len(attachment.content) == 2_464_230
     assert attachment.content.startswith(b"%PDF-1.4")
@@ -130,7 +143,10 @@ def test_builder_invoice_is_written_as_a_schema_valid_ubl_invoice() -> None:
     assert_schema_valid(data, UBL_INVOICE_XSD)
     invoice = read_invoice(parse_xml(data), Syntax.UBL)
     assert (invoice.seller_siret, invoice.buyer_siret, invoice.iban) == (
-        SELLER_SIRET, BUYER_SIRET, IBAN)
+        SELLER_SIRET,
+        BUYER_SIRET,
+        IBAN,
+    )
     assert (invoice.service_code, invoice.commitment_number) == ("SERV-01", "EJ-2026-42")
     assert invoice.total_due == Decimal("1440.00")
 
@@ -144,8 +160,7 @@ def test_credit_note_is_written_as_a_schema_valid_ubl_credit_note() -> None:
     assert read_ubl(parse_xml(data)).due_date == date(2026, 2, 14)  # in the payment means
 
 
-@pytest.mark.parametrize("path", [p for p in CII_VALID if p.name not in WITHOUT_LINES],
-                         ids=_name)
+@pytest.mark.parametrize("path", [p for p in CII_VALID if p.name not in WITHOUT_LINES], ids=_name)
 def test_cii_corpus_file_rewritten_as_ubl_passes_the_ubl_xsd(path: Path) -> None:
     invoice = read_cii(tree_of(path))
 
@@ -159,14 +174,23 @@ def _written_with(old: bytes, new: bytes) -> etree._ElementTree:
     return parse_xml(data.replace(old, new, 1))
 
 
-@pytest.mark.parametrize(("old", "new", "where"), [
-    (b'<cbc:PayableAmount currencyID="EUR">1440.00<', b'<cbc:PayableAmount currencyID="EUR">'
-     b"1 440,00<", "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount"),
-    (b"<cbc:IssueDate>2026-01-15<", b"<cbc:IssueDate>2026-02-30<", "/Invoice/cbc:IssueDate"),
-    (b"<cbc:InvoicedQuantity unitCode=\"C62\">1<", b"<cbc:InvoicedQuantity unitCode=\"C62\">NaN<",
-     "/Invoice/cac:InvoiceLine/cbc:InvoicedQuantity"),
-    (b"<cbc:ID>F-2026-001</cbc:ID>", b"<cbc:ID> </cbc:ID>", "/Invoice/cbc:ID: missing"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (
+            b'<cbc:PayableAmount currencyID="EUR">1440.00<',
+            b'<cbc:PayableAmount currencyID="EUR">1 440,00<',
+            "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",
+        ),
+        (b"<cbc:IssueDate>2026-01-15<", b"<cbc:IssueDate>2026-02-30<", "/Invoice/cbc:IssueDate"),
+        (
+            b'<cbc:InvoicedQuantity unitCode="C62">1<',
+            b'<cbc:InvoicedQuantity unitCode="C62">NaN<',
+            "/Invoice/cac:InvoiceLine/cbc:InvoicedQuantity",
+        ),
+        (b"<cbc:ID>F-2026-001</cbc:ID>", b"<cbc:ID> </cbc:ID>", "/Invoice/cbc:ID: missing"),
+    ],
+)
 def test_a_value_that_cannot_be_interpreted_is_refused_with_its_path(
     old: bytes, new: bytes, where: str
 ) -> None:

@@ -44,6 +44,7 @@ def broken_ubl(
 
 # --- stages ------------------------------------------------------------------------------------
 
+
 def test_xsd_and_business_rule_errors_are_reported_together(invoices_dir: Path) -> None:
     data = broken_ubl(invoices_dir / FRENCH_UBL, unknown_element=True, total_delta="1")
 
@@ -95,6 +96,7 @@ def test_level_en16931_skips_the_french_rules(invoices_dir: Path) -> None:
 
 # --- platform rules ------------------------------------------------------------------------
 
+
 def test_platform_findings_are_appended_as_stage_platform(invoices_dir: Path) -> None:
     seen: list[InvoiceDocument] = []
 
@@ -138,11 +140,15 @@ def test_platform_warnings_keep_the_invoice_valid(invoices_dir: Path) -> None:
 
 # --- JSON ----------------------------------------------------------------------------------
 
+
 def test_report_json_of_a_valid_invoice(invoices_dir: Path) -> None:
     report, _ = validate((invoices_dir / FRENCH_UBL).read_bytes())
 
     assert report.to_json() == {
-        "valid": True, "syntax": "UBL", "profile": "EN16931", "findings": []
+        "valid": True,
+        "syntax": "UBL",
+        "profile": "EN16931",
+        "findings": [],
     }
 
 
@@ -244,4 +250,3 @@ def test_a_process_forked_after_saxon_started_refuses_rather_than_crash(
     _, status = os.waitpid(child, 0)
 
     assert os.waitstatus_to_exitcode(status) == 0
-

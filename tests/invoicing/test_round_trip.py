@@ -27,8 +27,9 @@ from tests.invoicing.corpus import (
 )
 from tests.invoicing.strategies import invoices
 
-ROUND_TRIPS = settings(max_examples=100, deadline=None,
-                       suppress_health_check=[HealthCheck.too_slow])
+ROUND_TRIPS = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _round_trip(invoice: Invoice, syntax: Syntax) -> Invoice:

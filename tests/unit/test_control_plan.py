@@ -159,9 +159,7 @@ def test_the_invoice_itself_and_older_twins_are_not_near_duplicates() -> None:
         ("86000.00", "30000.00", True),
     ],
 )
-def test_an_amount_just_under_a_threshold_is_a_risk(
-    amount: str, history: str, fires: bool
-) -> None:
+def test_an_amount_just_under_a_threshold_is_a_risk(amount: str, history: str, fires: bool) -> None:
     facts = an_invoice(amount, supplier_history=a_history(history))
     assert fired(facts) == ([(RiskRule.JUST_UNDER_THRESHOLD, 20)] if fires else [])
 
@@ -178,7 +176,8 @@ def test_the_score_adds_the_weights_of_every_rule_that_fires() -> None:
     result = score(facts, RULES)
     assert result.total == 70
     assert [reason.rule for reason in result.reasons] == [
-        RiskRule.NEW_SUPPLIER, RiskRule.BANK_ACCOUNT_CHANGED,
+        RiskRule.NEW_SUPPLIER,
+        RiskRule.BANK_ACCOUNT_CHANGED,
     ]
 
 

@@ -40,16 +40,22 @@ def test_interest_starting_on_30_june_takes_the_rate_of_1_january() -> None:
     # although 4.00 % was in force from 21 June. 30 days late:
     # 10000.00 × 10.50 % × 30 / 365 = 31500 / 365 = 86.3013... -> 86.30.
     result = late_interest(Decimal("10000.00"), date(2023, 6, 29), date(2023, 7, 29))
-    assert (result.days_late, result.rate, result.interest) == (30, Decimal("10.50"),
-                                                                Decimal("86.30"))
+    assert (result.days_late, result.rate, result.interest) == (
+        30,
+        Decimal("10.50"),
+        Decimal("86.30"),
+    )
 
 
 def test_interest_starting_on_1_july_takes_the_rate_in_force_on_1_july() -> None:
     # Due 30 June 2023, interest starts 1 July: 4.00 + 8 = 12.00 %. 30 days late:
     # 10000.00 × 12.00 % × 30 / 365 = 36000 / 365 = 98.6301... -> 98.63.
     result = late_interest(Decimal("10000.00"), date(2023, 6, 30), date(2023, 7, 30))
-    assert (result.days_late, result.rate, result.interest) == (30, Decimal("12.00"),
-                                                                Decimal("98.63"))
+    assert (result.days_late, result.rate, result.interest) == (
+        30,
+        Decimal("12.00"),
+        Decimal("98.63"),
+    )
 
 
 def test_a_delay_over_several_half_years_keeps_the_rate_it_started_with() -> None:
@@ -57,7 +63,10 @@ def test_a_delay_over_several_half_years_keeps_the_rate_it_started_with() -> Non
     # 1000.00 × 10.50 % × 366 / 365 = 3843 / 36.5 = 105.2876... -> 105.29.
     result = late_interest(Decimal("1000.00"), date(2023, 6, 29), date(2024, 6, 29))
     assert (result.days_late, result.rate, result.interest, result.total) == (
-        366, Decimal("10.50"), Decimal("105.29"), Decimal("145.29")
+        366,
+        Decimal("10.50"),
+        Decimal("105.29"),
+        Decimal("145.29"),
     )
 
 

@@ -9,8 +9,11 @@ README = (REPO_ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
-    missing = [f"CHAINE_{name.upper()}" for name in Settings.model_fields
-               if f"`CHAINE_{name.upper()}`" not in README]
+    missing = [
+        f"CHAINE_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CHAINE_{name.upper()}`" not in README
+    ]
     assert missing == []
 
 

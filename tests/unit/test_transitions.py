@@ -40,8 +40,12 @@ S = InvoiceStatus
 ROW = {row.action: row for row in TRANSITIONS}
 ACTORS: list[Actor] = [*Role, SYSTEM]
 ACCOUNTING_ORDER = [
-    S.SERVICE_FAIT, S.MANDATEE, S.MISE_A_DISPOSITION_COMPTABLE, S.COMPTABILISEE,
-    S.MISE_EN_PAIEMENT, S.PAYEE,
+    S.SERVICE_FAIT,
+    S.MANDATEE,
+    S.MISE_A_DISPOSITION_COMPTABLE,
+    S.COMPTABILISEE,
+    S.MISE_EN_PAIEMENT,
+    S.PAYEE,
 ]
 
 
@@ -49,8 +53,10 @@ def an_allowed_actor(action: Action) -> Actor:
     return sorted(ROW[action].actors)[0]
 
 
-def reachable(starts: Iterable[InvoiceStatus], without: InvoiceStatus | None = None,
-              ) -> set[InvoiceStatus]:
+def reachable(
+    starts: Iterable[InvoiceStatus],
+    without: InvoiceStatus | None = None,
+) -> set[InvoiceStatus]:
     seen = set(starts)
     frontier = list(seen)
     while frontier:
@@ -77,8 +83,12 @@ def test_every_action_has_exactly_one_row() -> None:
 
 @pytest.mark.parametrize(
     ("current", "action", "actor"),
-    [(source, row.action, actor) for row in TRANSITIONS
-     for source in sorted(row.sources) for actor in sorted(row.actors)],
+    [
+        (source, row.action, actor)
+        for row in TRANSITIONS
+        for source in sorted(row.sources)
+        for actor in sorted(row.actors)
+    ],
 )
 def test_every_allowed_transition_leads_to_its_target(
     current: InvoiceStatus, action: Action, actor: Actor
@@ -89,8 +99,7 @@ def test_every_allowed_transition_leads_to_its_target(
 
 @pytest.mark.parametrize(
     ("current", "action"),
-    [(status, action) for status in S for action in Action
-     if status not in ROW[action].sources],
+    [(status, action) for status in S for action in Action if status not in ROW[action].sources],
 )
 def test_every_other_status_and_action_is_refused_with_409_naming_the_status(
     current: InvoiceStatus, action: Action
@@ -108,8 +117,7 @@ def test_every_other_status_and_action_is_refused_with_409_naming_the_status(
 
 @pytest.mark.parametrize(
     ("action", "actor"),
-    [(action, actor) for action in Action for actor in ACTORS
-     if actor not in ROW[action].actors],
+    [(action, actor) for action in Action for actor in ACTORS if actor not in ROW[action].actors],
 )
 def test_an_actor_not_in_the_row_is_refused_with_403(action: Action, actor: Actor) -> None:
     some_source = sorted(ROW[action].sources)[0]
@@ -168,35 +176,42 @@ def test_accounting_statuses_only_move_forward_one_step_or_back_to_the_buyer() -
 
 
 def test_an_invoice_goes_from_deposit_to_payment() -> None:
-    assert walk(
-        S.DEPOSEE,
-        (Action.ROUTE, SYSTEM),
-        (Action.DELIVER, SYSTEM),
-        (Action.TAKE, Role.BUYER),
-        (Action.SUSPEND, Role.BUYER),
-        (Action.COMPLETE, Role.SUPPLIER),
-        (Action.CERTIFY_SERVICE_DONE, Role.BUYER),
-        (Action.ISSUE_MANDATE, SYSTEM),
-        (Action.MAKE_AVAILABLE_TO_ACCOUNTANT, SYSTEM),
-        (Action.ACCOUNT, Role.ACCOUNTANT),
-        (Action.PAYMENT_ISSUED, SYSTEM),
-        (Action.MARK_PAID, Role.ACCOUNTANT),
-    ) is S.PAYEE
+    assert (
+        walk(
+            S.DEPOSEE,
+            (Action.ROUTE, SYSTEM),
+            (Action.DELIVER, SYSTEM),
+            (Action.TAKE, Role.BUYER),
+            (Action.SUSPEND, Role.BUYER),
+            (Action.COMPLETE, Role.SUPPLIER),
+            (Action.CERTIFY_SERVICE_DONE, Role.BUYER),
+            (Action.ISSUE_MANDATE, SYSTEM),
+            (Action.MAKE_AVAILABLE_TO_ACCOUNTANT, SYSTEM),
+            (Action.ACCOUNT, Role.ACCOUNTANT),
+            (Action.PAYMENT_ISSUED, SYSTEM),
+            (Action.MARK_PAID, Role.ACCOUNTANT),
+        )
+        is S.PAYEE
+    )
 
 
 def test_a_works_statement_goes_to_the_moe_first_then_to_the_buyer() -> None:
-    assert walk(
-        S.DEPOSEE,
-        (Action.DELIVER_TO_FIRST_VALIDATOR, SYSTEM),
-        (Action.MOE_AMEND, Role.MOE),
-        (Action.DELIVER, SYSTEM),
-    ) is S.MISE_A_DISPOSITION
+    assert (
+        walk(
+            S.DEPOSEE,
+            (Action.DELIVER_TO_FIRST_VALIDATOR, SYSTEM),
+            (Action.MOE_AMEND, Role.MOE),
+            (Action.DELIVER, SYSTEM),
+        )
+        is S.MISE_A_DISPOSITION
+    )
 
 
 def test_a_silent_moe_accepts_tacitly() -> None:
-    assert walk(
-        S.MISE_A_DISPOSITION_PREMIER_VALIDEUR, (Action.MOE_TACIT_ACCEPT, SYSTEM)
-    ) is S.VALIDEE_PREMIER_VALIDEUR
+    assert (
+        walk(S.MISE_A_DISPOSITION_PREMIER_VALIDEUR, (Action.MOE_TACIT_ACCEPT, SYSTEM))
+        is S.VALIDEE_PREMIER_VALIDEUR
+    )
 
 
 def test_a_statement_refused_by_the_moe_is_final() -> None:
@@ -211,9 +226,7 @@ def test_a_buyer_cannot_take_a_works_statement_before_the_moe() -> None:
 
 
 def test_an_accountant_rejection_sends_the_invoice_back_to_the_buyer() -> None:
-    status = next_status(
-        S.MISE_A_DISPOSITION_COMPTABLE, Action.ACCOUNTANT_REJECT, Role.ACCOUNTANT
-    )
+    status = next_status(S.MISE_A_DISPOSITION_COMPTABLE, Action.ACCOUNTANT_REJECT, Role.ACCOUNTANT)
     assert status is S.PRISE_EN_COMPTE
     assert Action.CERTIFY_SERVICE_DONE in allowed_actions(status, Role.BUYER)
 
@@ -236,9 +249,7 @@ def test_a_completed_invoice_cannot_be_suspended_again() -> None:
 
 
 def test_a_presumed_service_done_needs_no_buyer() -> None:
-    assert next_status(
-        S.MISE_A_DISPOSITION, Action.PRESUME_SERVICE_DONE, SYSTEM
-    ) is S.SERVICE_FAIT
+    assert next_status(S.MISE_A_DISPOSITION, Action.PRESUME_SERVICE_DONE, SYSTEM) is S.SERVICE_FAIT
     with pytest.raises(ActionForbidden):
         next_status(S.MISE_A_DISPOSITION, Action.PRESUME_SERVICE_DONE, Role.BUYER)
 
@@ -298,8 +309,11 @@ def test_every_status_is_mapped_to_a_code_or_to_none() -> None:
 
 
 def test_the_mandatory_codes_are_all_sent() -> None:
-    sent = {lifecycle_code(status, rejected_at_intake=intake)
-            for status in S for intake in (False, True)}
+    sent = {
+        lifecycle_code(status, rejected_at_intake=intake)
+        for status in S
+        for intake in (False, True)
+    }
     assert sent >= MANDATORY_CODES
 
 

@@ -142,6 +142,7 @@ def test_harmless_corpus_xml_is_parsed_but_is_no_invoice(name: str) -> None:
 
 # --- XML attacks of our own ---------------------------------------------------------------
 
+
 def test_external_file_entity_is_refused_without_reading_the_file() -> None:
     xxe = (
         b'<?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -205,6 +206,7 @@ def test_not_well_formed_xml_is_refused() -> None:
 
 # --- syntax detection -------------------------------------------------------------------------
 
+
 def test_invoice_in_an_unknown_namespace_is_refused_naming_its_root() -> None:
     refused = refusal(b'<Invoice xmlns="urn:example:invoice"><ID>1</ID></Invoice>')
 
@@ -237,6 +239,7 @@ def test_ubl_and_cii_are_recognised_by_their_root() -> None:
 
 
 # --- PDF --------------------------------------------------------------------------------------
+
 
 def test_pdf_without_xml_is_refused() -> None:
     assert refusal(pdf_with()).code is ErrorCode.PDF_NO_INVOICE_XML

@@ -44,7 +44,8 @@ class Parties:
         self.buyer = await self.api.as_role(Role.BUYER, BUYER_SIRET)
         self.accountant = await self.api.as_role(Role.ACCOUNTANT, BUYER_SIRET)
         deposited = await self.supplier.post(
-            "/v1/invoices", content=write_invoice(an_invoice(number), Syntax.UBL),
+            "/v1/invoices",
+            content=write_invoice(an_invoice(number), Syntax.UBL),
             headers={"Content-Type": "application/xml"},
         )
         assert deposited.status_code == 201, deposited.text
@@ -89,8 +90,11 @@ async def test_from_deposit_to_payment_with_one_mandate(api: ApiServer, parties:
     certified = await parties.ok(parties.buyer, "CERTIFY_SERVICE_DONE", comment="livré")
     assert certified["status"] == "SERVICE_FAIT"
     await parties.wait_for_status("MANDATEE")
-    for action, status in [("MAKE_AVAILABLE_TO_ACCOUNTANT", "MISE_A_DISPOSITION_COMPTABLE"),
-                           ("ACCOUNT", "COMPTABILISEE"), ("PAYMENT_ISSUED", "MISE_EN_PAIEMENT")]:
+    for action, status in [
+        ("MAKE_AVAILABLE_TO_ACCOUNTANT", "MISE_A_DISPOSITION_COMPTABLE"),
+        ("ACCOUNT", "COMPTABILISEE"),
+        ("PAYMENT_ISSUED", "MISE_EN_PAIEMENT"),
+    ]:
         assert (await parties.ok(parties.accountant, action))["status"] == status
     today = datetime.now(PARIS).date().isoformat()
     paid = await parties.ok(parties.accountant, "MARK_PAID", paid_on=today)
@@ -98,15 +102,25 @@ async def test_from_deposit_to_payment_with_one_mandate(api: ApiServer, parties:
 
     invoice = await parties.invoice()
     assert [h["status"] for h in invoice["history"]] == [
-        "DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_COMPTE", "SERVICE_FAIT", "MANDATEE",
-        "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", "MISE_EN_PAIEMENT", "PAYEE",
+        "DEPOSEE",
+        "MISE_A_DISPOSITION",
+        "PRISE_EN_COMPTE",
+        "SERVICE_FAIT",
+        "MANDATEE",
+        "MISE_A_DISPOSITION_COMPTABLE",
+        "COMPTABILISEE",
+        "MISE_EN_PAIEMENT",
+        "PAYEE",
     ]
     deadline = await parties.deadline()
     assert (deadline["overdue"], deadline["late_interest"]) == (False, None)
     async with api.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Mandate)) == 1
-        codes = list(await session.scalars(select(InvoiceEvent.lifecycle_code)
-                                           .order_by(InvoiceEvent.sequence)))
+        codes = list(
+            await session.scalars(
+                select(InvoiceEvent.lifecycle_code).order_by(InvoiceEvent.sequence)
+            )
+        )
     assert codes[0] == "200" and codes[-1] == "212"
 
 
@@ -135,8 +149,9 @@ async def test_an_invoice_paid_ten_days_late_accrues_interest_and_the_40_euro_fe
 async def test_ten_days_of_suspension_move_the_due_date_by_ten_days(parties: Parties) -> None:
     first_due = datetime.fromisoformat((await parties.deadline())["due_at"])
     await parties.ok(parties.buyer, "TAKE")
-    suspended = await parties.ok(parties.buyer, "SUSPEND", reason="MISSING_DOCUMENT",
-                                 comment="bon de commande manquant")
+    suspended = await parties.ok(
+        parties.buyer, "SUSPEND", reason="MISSING_DOCUMENT", comment="bon de commande manquant"
+    )
     assert suspended["due_at"] is None
     assert (await parties.deadline())["suspended_since"] is not None
     await parties.skip(timedelta(days=10))
@@ -159,8 +174,9 @@ async def test_a_disallowed_action_is_409_naming_the_current_status(parties: Par
 async def test_the_wrong_role_is_403_and_a_missing_reason_422(parties: Parties) -> None:
     assert_problem(await parties.act(parties.supplier, "TAKE"), 403, "FORBIDDEN_ROLE")
     assert_problem(await parties.act(parties.buyer, "REJECT"), 422, "INVOICE_REASON_REQUIRED")
-    assert_problem(await parties.act(parties.buyer, "REJECT", reason="BECAUSE"), 422,
-                   "INVOICE_REASON_UNKNOWN")
+    assert_problem(
+        await parties.act(parties.buyer, "REJECT", reason="BECAUSE"), 422, "INVOICE_REASON_UNKNOWN"
+    )
 
 
 async def test_another_structure_cannot_act(api: ApiServer, parties: Parties) -> None:
@@ -180,7 +196,9 @@ async def test_a_rejection_is_final_and_announced(parties: Parties) -> None:
     assert rejected["status"] == "REJETEE"
     events = (await parties.supplier.get("/v1/events")).json()["items"]
     assert [(e["status"], e["sequence"]) for e in events] == [
-        ("DEPOSEE", 1), ("MISE_A_DISPOSITION", 2), ("REJETEE", 3)
+        ("DEPOSEE", 1),
+        ("MISE_A_DISPOSITION", 2),
+        ("REJETEE", 3),
     ]
     assert events[-1]["lifecycle_code"] == "210"
     assert events[-1]["payload"]["reason"] == "WRONG_AMOUNT"

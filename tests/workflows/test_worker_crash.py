@@ -45,8 +45,11 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "CHAINE_CPU_TASK_QUEUE": settings.cpu_task_queue,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker"], env=env, stdin=subprocess.DEVNULL,
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "cli.main", "worker"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -58,8 +61,11 @@ async def wait_for_validation_to_start(env: WorkflowEnvironment, workflow_id: st
         except Exception:  # not started yet
             described = None
         pending = described.raw_description.pending_activities if described else []
-        if any(a.activity_type.name == "validate_deposit"
-               and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED for a in pending):
+        if any(
+            a.activity_type.name == "validate_deposit"
+            and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            for a in pending
+        ):
             return
         await asyncio.sleep(0.05)
     pytest.fail("validation never started")
@@ -79,9 +85,9 @@ async def test_a_deposit_survives_its_worker_being_killed_during_validation(
     body = write_invoice(an_invoice(NUMBER, lines=lines), Syntax.UBL)
     first = start_worker(api.settings, tmp_path / "worker-1.log")
     try:
-        deposit = asyncio.create_task(supplier.post(
-            "/v1/invoices", content=body, headers={"Content-Type": "application/xml"}
-        ))
+        deposit = asyncio.create_task(
+            supplier.post("/v1/invoices", content=body, headers={"Content-Type": "application/xml"})
+        )
         await wait_for_validation_to_start(temporal_env, f"invoice:{SELLER_SIRET}:{NUMBER}")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
