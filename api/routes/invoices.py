@@ -294,7 +294,11 @@ async def validate_invoice(
     return JSONResponse(report)
 
 
-async def _visible(session: SessionDep, principal: Principal, invoice_id: str) -> Invoice:
+async def visible_invoice(session: SessionDep, principal: Principal, invoice_id: str) -> Invoice:
+    """The invoice if the principal acts for its seller, or (not as a supplier) its buyer.
+
+    Anything else is 404: an invoice of another SIRET is never revealed to exist.
+    """
     invoice = await InvoiceRepository(session).get(invoice_id)
     if invoice is None or not (
         principal.acts_for(invoice.seller_key)
@@ -317,7 +321,7 @@ async def get_invoice(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep, blobs: Blobs
 ) -> InvoicePublic:
     """The invoice of one of your SIRETs, in the canonical model whatever its syntax."""
-    invoice = await _visible(session, principal, invoice_id)
+    invoice = await visible_invoice(session, principal, invoice_id)
     history = await InvoiceRepository(session).history(invoice_id)
     canonical = (
         json.loads(blobs.read(invoice.canonical_sha256)) if invoice.canonical_sha256 else None
@@ -357,7 +361,7 @@ async def get_original(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep, blobs: Blobs
 ) -> StreamingResponse:
     """The deposited bytes, unchanged, integrity checked."""
-    invoice = await _visible(session, principal, invoice_id)
+    invoice = await visible_invoice(session, principal, invoice_id)
     name = _SAFE_FILENAME.sub("_", invoice.original_filename or "") or (
         f"{invoice.id}.{invoice.original_media_type.split('/')[-1]}"
     )
@@ -376,5 +380,5 @@ async def get_report(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep
 ) -> JSONResponse:
     """The report given at deposit: every rule that fired, in the rule's words."""
-    invoice = await _visible(session, principal, invoice_id)
+    invoice = await visible_invoice(session, principal, invoice_id)
     return JSONResponse(invoice.report)

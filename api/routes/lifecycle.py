@@ -19,15 +19,12 @@ from temporalio.exceptions import ApplicationError
 
 from api.deps import CurrentPrincipal, SessionDep, TemporalDep, require_json
 from api.problems import problem
-from api.routes.invoices import InvoiceId, InvoiceNotFound
+from api.routes.invoices import InvoiceId, visible_invoice
 from api.schemas import RequestModel, ResponseModel
 from api.temporal_errors import temporal_unavailable
-from core.principals import Principal, Role
 from invoicing.deadlines import PARIS
 from invoicing.statuses import InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
-from store.invoices import InvoiceRepository
-from store.models import Invoice
 from workflows.invoice import InvoiceWorkflow
 from workflows.invoice_actions import ActionRequest
 
@@ -75,21 +72,6 @@ class Deadline(ResponseModel):
     late_compensation: Decimal | None
 
 
-async def invoice_for(session: SessionDep, principal: Principal, invoice_id: str) -> Invoice:
-    """The invoice if the principal is its seller's or its buyer's, else 404."""
-    invoice = await InvoiceRepository(session).get(invoice_id)
-    if invoice is None or not (
-        principal.acts_for(invoice.seller_key)
-        or (
-            invoice.buyer_siret is not None
-            and principal.role is not Role.SUPPLIER
-            and principal.acts_for(invoice.buyer_siret)
-        )
-    ):
-        raise InvoiceNotFound(f"no invoice {invoice_id}")
-    return invoice
-
-
 def _refused(error: WorkflowUpdateFailedError) -> JSONResponse:
     """The workflow's refusal (an ApplicationError typed with our error code) as a problem."""
     cause = error.cause
@@ -118,7 +100,7 @@ async def act(
     temporal: TemporalDep,
 ) -> JSONResponse:
     """Answered at once by the invoice's workflow with the new status."""
-    invoice = await invoice_for(session, principal, invoice_id)
+    invoice = await visible_invoice(session, principal, invoice_id)
     handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
     request = ActionRequest(
         action=body.action.value,
@@ -154,7 +136,7 @@ async def deadline(
     invoice_id: InvoiceId, principal: CurrentPrincipal, session: SessionDep
 ) -> Deadline:
     """Due date, days remaining, whether it is suspended or overdue, and late interest."""
-    invoice = await invoice_for(session, principal, invoice_id)
+    invoice = await visible_invoice(session, principal, invoice_id)
     now = datetime.now(PARIS)
     due = invoice.due_at
     remaining = (due - now).days if due and not invoice.paid_on else None
