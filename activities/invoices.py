@@ -118,6 +118,7 @@ class InvoiceStoreActivities:
             deposited_at=request.received_at,
             structure_category=record.category,
             due_at=record.due_at,
+            works=record.works,
         )
         rejected = record.status == InvoiceStatus.REJETEE
         statuses = [
@@ -142,6 +143,7 @@ class InvoiceStoreActivities:
                 name: value
                 for name, value in (
                     ("certified_amount", record.certified_amount),
+                    ("validated_amount", record.validated_amount),
                     ("paid_on", record.paid_on),
                     ("late_interest", record.late_interest),
                     ("late_compensation", record.late_compensation),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -68,12 +70,11 @@ async def wait_ready(url: str, deadline: float) -> None:
 
 
 async def deposit_load(
-    url: str, token: str, seconds: float, concurrency: int
+    url: str, token: str, seconds: float, concurrency: int, numbers: Iterator[int]
 ) -> tuple[list[float], int, int]:
     """Deposit distinct invoices for `seconds`; latencies of the accepted ones, counts."""
     latencies: list[float] = []
     errors = 0
-    counter = iter(range(10**7))
     stop_at = time.monotonic() + seconds
 
     async def one_client() -> None:
@@ -84,7 +85,7 @@ async def deposit_load(
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
         ) as client:
             while time.monotonic() < stop_at:
-                body = invoice(next(counter))
+                body = invoice(next(numbers))
                 started = time.perf_counter()
                 response = await client.post("/v1/invoices", content=body)
                 if response.status_code == 201:
@@ -136,7 +137,10 @@ async def main() -> None:
         }
         env.pop("CHAINE_DATABASE_URL", None)
         structures = Path(var) / "structures.csv"
-        structures.write_text(f"siret,name,category\n{BUYER_SIRET},Ministère du banc,STATE\n")
+        structures.write_text(
+            "siret,name,category,active,service_code_required,commitment_required,"
+            f"payment_status_not_reported\n{BUYER_SIRET},Ministère du banc,STATE,1,0,0,0\n"
+        )
         chaine(env, "directory", "import", str(structures))
         credentials = json.loads(
             chaine(
@@ -147,8 +151,8 @@ async def main() -> None:
             [sys.executable, "-m", "cli.main", "up"],
             env=env,
             cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=(Path(var) / "stack.log").open("wb"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         url = f"http://127.0.0.1:{api_port}"
@@ -165,13 +169,22 @@ async def main() -> None:
                         },
                     )
                 ).json()["access_token"]
-            await deposit_load(url, token, 10, args.concurrency)  # warm-up
+            numbers = itertools.count()  # one sequence: no number is deposited twice
+            await deposit_load(url, token, 10, args.concurrency, numbers)  # warm-up
             started = time.monotonic()
-            latencies, errors, sent = await deposit_load(url, token, args.seconds, args.concurrency)
+            latencies, errors, sent = await deposit_load(
+                url, token, args.seconds, args.concurrency, numbers
+            )
             elapsed = time.monotonic() - started
         finally:
             os.killpg(stack.pid, signal.SIGINT)
             stack.wait(timeout=60)
+            errors_logged = [
+                line
+                for line in (Path(var) / "stack.log").read_text().splitlines()
+                if '"level": "ERROR"' in line
+            ]
+            print(f"stack log: {len(errors_logged)} error lines", *errors_logged[:5], sep="\n")
 
     rate = len(latencies) / elapsed
     quantiles = statistics.quantiles(latencies, n=100)

@@ -213,6 +213,7 @@ class Invoice(Timestamped, Base):
     works: Mapped[bool] = mapped_column(Boolean, default=False)
     service_done_presumed: Mapped[bool] = mapped_column(Boolean, default=False)
     certified_amount: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    validated_amount: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))  # by the MOE
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     suspended_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     paid_on: Mapped[date | None] = mapped_column(Date)

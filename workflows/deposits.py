@@ -121,6 +121,7 @@ class RecordDeposit:
     statuses: list[str] = field(default_factory=list)
     category: str | None = None
     due_at: datetime | None = None
+    works: bool = False
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,15 @@ STORE_RETRY = RetryPolicy(
 )
 STORE_TIMEOUT = timedelta(seconds=30)
 
+# Statuses the workflow itself moves on from: mandate, first validator, delivery.
+SYSTEM_STEPS = frozenset(
+    {
+        InvoiceStatus.SERVICE_FAIT,
+        InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR,
+        InvoiceStatus.VALIDEE_PREMIER_VALIDEUR,
+    }
+)
+
 
 def invoice_workflow_id(seller_key: str, number: str) -> str:
     """The id of the process of this seller's invoice number."""
@@ -111,6 +120,13 @@ class InvoiceWorkflow:
             if self._status is InvoiceStatus.SERVICE_FAIT:
                 await self._issue_mandate()
                 continue
+            if self._status is InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR:
+                await self._await_first_validator()
+                continue
+            if self._status is InvoiceStatus.VALIDEE_PREMIER_VALIDEUR:
+                async with self._lock:
+                    await self._transition(Action.DELIVER, SYSTEM, SYSTEM.value, None, None, {})
+                continue
             try:
                 await workflow.wait_condition(self._needs_attention, timeout=self._until_due())
             except TimeoutError:
@@ -124,7 +140,7 @@ class InvoiceWorkflow:
         return self._status.value if self._status else None
 
     def _needs_attention(self) -> bool:
-        return self._status in FINAL_STATUSES or self._status is InvoiceStatus.SERVICE_FAIT
+        return self._status in FINAL_STATUSES or self._status in SYSTEM_STEPS
 
     def _until_due(self) -> timedelta | None:
         """Time to the due date, or None when there is no running clock to watch."""
@@ -165,8 +181,15 @@ class InvoiceWorkflow:
                 retry_policy=STORE_RETRY,
             )
             report = with_platform_findings(report, routing.findings)
+        works = bool(routing and routing.works)
         if report["valid"] and routing is not None and routing.category is not None:
-            statuses = [InvoiceStatus.DEPOSEE, InvoiceStatus.MISE_A_DISPOSITION]
+            # Works statements go to the project manager (MOE) first, then to the buyer.
+            available = (
+                InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR
+                if works
+                else InvoiceStatus.MISE_A_DISPOSITION
+            )
+            statuses = [InvoiceStatus.DEPOSEE, available]
             self._clock = deadlines.start_clock(
                 request.received_at, routing.category, self._input.deadlines
             )
@@ -190,6 +213,7 @@ class InvoiceWorkflow:
                 statuses=[s.value for s in statuses],
                 category=routing.category if routing else None,
                 due_at=due,
+                works=works,
             ),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
@@ -225,6 +249,8 @@ class InvoiceWorkflow:
             changes: dict[str, object] = {}
             if action is Action.CERTIFY_SERVICE_DONE:
                 changes["certified_amount"] = request.amount or self._amount_due
+            if action is Action.MOE_AMEND and request.amount is not None:
+                changes["validated_amount"] = self._amount_due = request.amount
             if action is Action.MARK_PAID and request.paid_on is not None:
                 changes.update(self._interest_on(request.paid_on))
             self._clock = clock
@@ -257,6 +283,12 @@ class InvoiceWorkflow:
         if action is Action.MARK_PAID and request.paid_on is None:
             raise ApplicationError(
                 "MARK_PAID needs the payment date", type="VALIDATION_FAILED", non_retryable=True
+            )
+        if action is Action.MOE_AMEND and request.amount is None:
+            raise ApplicationError(
+                "MOE_AMEND needs the validated amount",
+                type="VALIDATION_FAILED",
+                non_retryable=True,
             )
         return action, actor
 
@@ -298,6 +330,25 @@ class InvoiceWorkflow:
             await self._transition(
                 Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None, f"mandate {number}", {}
             )
+
+    async def _await_first_validator(self) -> None:
+        """The MOE answers within the validation period; silence is tacit acceptance."""
+        waiting = InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR
+        try:
+            await workflow.wait_condition(
+                lambda: self._status is not waiting, timeout=self._input.deadlines.moe_validation
+            )
+        except TimeoutError:
+            async with self._lock:
+                if self._status is waiting:
+                    await self._transition(
+                        Action.MOE_TACIT_ACCEPT,
+                        SYSTEM,
+                        SYSTEM.value,
+                        None,
+                        "tacit acceptance: no answer within the validation period",
+                        {},
+                    )
 
     async def _mark_overdue(self) -> None:
         """The due date passed unpaid: say so (the status does not change)."""

@@ -9,13 +9,14 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Deadlines:
-    """The legal payment durations, from settings (workflows read no settings)."""
+    """The legal durations an invoice runs on, from settings (workflows read no settings)."""
 
     state: timedelta = timedelta(days=30)
     local_authority: timedelta = timedelta(days=30)
     hospital: timedelta = timedelta(days=50)
     other: timedelta = timedelta(days=60)
     after_interruption: timedelta = timedelta(days=30)
+    moe_validation: timedelta = timedelta(days=15)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class TransitionRecord:
     due_at: datetime | None = None
     suspended_since: datetime | None = None
     certified_amount: Decimal | None = None
+    validated_amount: Decimal | None = None
     paid_on: date | None = None
     late_interest: Decimal | None = None
     late_compensation: Decimal | None = None

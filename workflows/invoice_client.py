@@ -38,6 +38,7 @@ def invoice_process(settings: Settings) -> InvoiceProcess:
             hospital=settings.payment_deadline_hospital,
             other=settings.payment_deadline_other,
             after_interruption=settings.payment_deadline_after_interruption,
+            moe_validation=settings.moe_validation,
         ),
     )
 

@@ -19,12 +19,13 @@ from invoicing.interest import late_interest
 from invoicing.syntax import Syntax
 from store.database import transaction
 from store.directory import DirectoryRepository
-from store.models import InvoiceEvent, Mandate
+from store.models import Commitment, InvoiceEvent, Mandate
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
 
 pytestmark = pytest.mark.usefixtures("workers")
+WORKS_COMMITMENT = "EJ-TRAVAUX-1"
 
 
 class Parties:
@@ -35,17 +36,31 @@ class Parties:
         self.env = env
         self.location = ""
 
-    async def start(self, number: str = "F-2026-500") -> Parties:
+    async def start(self, number: str = "F-2026-500", works: bool = False) -> Parties:
         async with transaction(self.api.sessions) as session:
             await DirectoryRepository(session).upsert_structure(
                 StructureRecord(BUYER_SIRET, "Ministère des tests", StructureCategory.STATE)
             )
+            if works:
+                session.add(
+                    Commitment(
+                        number=WORKS_COMMITMENT,
+                        buyer_siret=BUYER_SIRET,
+                        supplier_siret=SELLER_SIRET,
+                        ceiling=Decimal(100000),
+                        works=True,
+                    )
+                )
         self.supplier = await self.api.as_role(Role.SUPPLIER, SELLER_SIRET)
         self.buyer = await self.api.as_role(Role.BUYER, BUYER_SIRET)
+        self.moe = await self.api.as_role(Role.MOE, BUYER_SIRET)
         self.accountant = await self.api.as_role(Role.ACCOUNTANT, BUYER_SIRET)
         deposited = await self.supplier.post(
             "/v1/invoices",
-            content=write_invoice(an_invoice(number), Syntax.UBL),
+            content=write_invoice(
+                an_invoice(number, commitment_number=WORKS_COMMITMENT if works else None),
+                Syntax.UBL,
+            ),
             headers={"Content-Type": "application/xml"},
         )
         assert deposited.status_code == 201, deposited.text
@@ -202,3 +217,30 @@ async def test_a_rejection_is_final_and_announced(parties: Parties) -> None:
     ]
     assert events[-1]["lifecycle_code"] == "210"
     assert events[-1]["payload"]["reason"] == "WRONG_AMOUNT"
+
+
+async def test_a_works_statement_goes_to_the_project_manager_first(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    parties = await Parties(api, temporal_env).start("SIT-2026-01", works=True)
+    assert (await parties.invoice())["status"] == "MISE_A_DISPOSITION_PREMIER_VALIDEUR"
+    assert_problem(await parties.act(parties.buyer, "TAKE"), 409, "INVOICE_TRANSITION_REFUSED")
+    amended = await parties.ok(parties.moe, "MOE_AMEND", amount="1000.00", comment="métré")
+    assert amended["status"] == "VALIDEE_PREMIER_VALIDEUR"
+    invoice = await parties.wait_for_status("MISE_A_DISPOSITION")
+    assert [h["status"] for h in invoice["history"]][-2:] == [
+        "VALIDEE_PREMIER_VALIDEUR",
+        "MISE_A_DISPOSITION",
+    ]
+    await parties.ok(parties.buyer, "TAKE")
+
+
+async def test_a_silent_project_manager_accepts_tacitly_after_fifteen_days(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    parties = await Parties(api, temporal_env).start("SIT-2026-02", works=True)
+    await parties.skip(timedelta(days=16))
+    invoice = await parties.wait_for_status("MISE_A_DISPOSITION")
+    tacit = [h for h in invoice["history"] if h["status"] == "VALIDEE_PREMIER_VALIDEUR"]
+    assert tacit[0]["actor"] == "system"
+    assert tacit[0]["comment"].startswith("tacit acceptance")

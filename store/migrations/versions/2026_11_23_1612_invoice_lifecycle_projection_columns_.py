@@ -1,8 +1,8 @@
 """Invoice lifecycle: projection columns, events outbox, mandates, commitments
 
-Revision ID: b8e19a260c26
+Revision ID: c8f9a74af38d
 Revises: 5da8fb9d34d6
-Create Date: 2026-11-23 15:53:34.701506
+Create Date: 2026-11-23 16:12:01.049046
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.models
 
-revision: str = 'b8e19a260c26'
+revision: str = 'c8f9a74af38d'
 down_revision: str | None = '5da8fb9d34d6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -72,6 +72,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('works', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('service_done_presumed', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('certified_amount', sa.Numeric(precision=19, scale=2), nullable=True))
+        batch_op.add_column(sa.Column('validated_amount', sa.Numeric(precision=19, scale=2), nullable=True))
         batch_op.add_column(sa.Column('due_at', store.models.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('suspended_since', store.models.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('paid_on', sa.Date(), nullable=True))
@@ -93,6 +94,7 @@ def downgrade() -> None:
         batch_op.drop_column('paid_on')
         batch_op.drop_column('suspended_since')
         batch_op.drop_column('due_at')
+        batch_op.drop_column('validated_amount')
         batch_op.drop_column('certified_amount')
         batch_op.drop_column('service_done_presumed')
         batch_op.drop_column('works')
