@@ -8,7 +8,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from directory.identifiers import IdentifierScheme
 from directory.records import ServiceRecord, StructureCategory, StructureRecord
+from invoicing.control_plan import PastInvoice, RiskFacts
 from invoicing.lifecycle_codes import lifecycle_code
 from invoicing.platform_rules import DirectoryFacts, InvoiceFacts, check_platform_rules
 from invoicing.statuses import InvoiceStatus
@@ -18,7 +20,12 @@ from store.directory import DirectoryRepository
 from store.invoices import InvoiceRepository
 from store.models import Invoice
 from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
-from workflows.invoice_actions import MandateRequest, PlatformOutcome, TransitionRecord
+from workflows.invoice_actions import (
+    MandateRequest,
+    PlatformOutcome,
+    RiskQuery,
+    TransitionRecord,
+)
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -119,6 +126,7 @@ class InvoiceStoreActivities:
             structure_category=record.category,
             due_at=record.due_at,
             works=record.works,
+            service_done_presumed=record.service_done_presumed,
         )
         rejected = record.status == InvoiceStatus.REJETEE
         statuses = [
@@ -147,6 +155,7 @@ class InvoiceStoreActivities:
                     ("paid_on", record.paid_on),
                     ("late_interest", record.late_interest),
                     ("late_compensation", record.late_compensation),
+                    ("control", record.control),
                 )
                 if value is not None
             },
@@ -164,6 +173,35 @@ class InvoiceStoreActivities:
                 record.event_type,
                 projection,
             )
+
+    @activity.defn(name="gather_risk_facts")
+    async def gather_risk_facts(self, query: RiskQuery) -> RiskFacts:
+        """What the control plan's score needs: the supplier's other invoices, and whether
+        the invoice's IBAN differs from the supplier's known account (a change, today)."""
+        async with self.sessions() as session:
+            history = await InvoiceRepository(session).supplier_history(
+                query.seller_key, excluding=query.invoice_id
+            )
+            supplier = await DirectoryRepository(session).supplier(
+                IdentifierScheme.SIRET, query.seller_key
+            )
+        changed = bool(query.iban and supplier and supplier.iban and supplier.iban != query.iban)
+        return RiskFacts(
+            number=query.number,
+            amount_excl_vat=query.amount_excl_vat,
+            issued_on=query.issued_on,
+            received_on=query.received_on,
+            supplier_history=tuple(
+                PastInvoice(
+                    row.number,
+                    row.total_without_vat or Decimal(0),
+                    row.issue_date or query.issued_on,
+                    row.status == "PAYEE",
+                )
+                for row in history
+            ),
+            bank_account_changed_on=query.received_on if changed else None,
+        )
 
     @activity.defn(name="issue_mandate")
     async def issue_mandate(self, request: MandateRequest) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     payment_deadline_other: timedelta = Field(timedelta(days=60), gt=timedelta(0))
     # R2192-29: after an interruption, a new deadline opens (30 days, or the balance if longer).
     payment_deadline_after_interruption: timedelta = Field(timedelta(days=30), gt=timedelta(0))
+    # Control plan of presumed services (SFP): a random share, its seed, a risk threshold.
+    control_share: Decimal = Field(Decimal("0.05"), ge=0, le=1)
+    control_seed: str = Field("chaine", min_length=1, max_length=100)
+    control_threshold: int = Field(50, ge=0, le=10_000)
     # CCAG Travaux: the project manager (MOE) validates a works statement within 15 days.
     moe_validation: timedelta = Field(timedelta(days=15), gt=timedelta(0))
 

@@ -44,6 +44,23 @@ class RiskRules:
     thresholds: tuple[Decimal, ...]  # amounts excl. VAT, e.g. 40,000 and 90,000
 
 
+DEFAULT_RULES = RiskRules(
+    new_supplier=30,
+    amount_above_history=25,
+    history_factor=Decimal(3),
+    bank_account_changed=40,
+    bank_change_window=timedelta(days=30),
+    near_duplicate=50,
+    duplicate_window=timedelta(days=15),
+    just_under_threshold=20,
+    threshold_margin=Decimal("0.05"),
+    # Procurement thresholds (excl. VAT): 40 k€ (no advertising below), 90 k€ (formal MAPA).
+    thresholds=(Decimal(40000), Decimal(90000)),
+)
+"""The weights used unless a buyer's plan says otherwise: one rule alone stays under a
+threshold of 50, a duplicate or two rules together reach it."""
+
+
 @dataclass(frozen=True)
 class ControlPlan:
     """A buyer's plan: the share drawn at random, the seed, and the score that selects."""

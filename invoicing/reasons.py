@@ -108,6 +108,7 @@ REASONS: dict[Action, type[CodedReason]] = {
     Action.SUSPEND: SuspensionReason,
     Action.RECYCLE: RecyclingReason,
     Action.ACCOUNTANT_REJECT: AccountantRejectionReason,
+    Action.CONTROL_REJECT: AccountantRejectionReason,
 }
 """The actions that need a coded reason, and the list each takes it from."""
 

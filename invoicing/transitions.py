@@ -64,6 +64,8 @@ class Action(StrEnum):
     REROUTE = "REROUTE"  # to another active structure
     CERTIFY_SERVICE_DONE = "CERTIFY_SERVICE_DONE"  # for the full or a partial amount
     PRESUME_SERVICE_DONE = "PRESUME_SERVICE_DONE"  # service fait présumé (SFP) commitment
+    CONTROL_APPROVE = "CONTROL_APPROVE"  # SFP invoice drawn for control: found regular
+    CONTROL_REJECT = "CONTROL_REJECT"  # SFP invoice drawn for control: back to the buyer
     ISSUE_MANDATE = "ISSUE_MANDATE"  # one invoice, one mandate
     MAKE_AVAILABLE_TO_ACCOUNTANT = "MAKE_AVAILABLE_TO_ACCOUNTANT"  # mandate integrated
     ACCOUNTANT_REJECT = "ACCOUNTANT_REJECT"
@@ -164,6 +166,10 @@ TRANSITIONS: tuple[Transition, ...] = (
         _S.SERVICE_FAIT,
         {SYSTEM},
     ),
+    # A presumed service drawn for control waits for the accountant's decision: approved,
+    # it goes on to the mandate; refused, the buyer must certify it (or reject it).
+    _row(Action.CONTROL_APPROVE, {_S.SERVICE_FAIT}, _S.SERVICE_FAIT, {Role.ACCOUNTANT}),
+    _row(Action.CONTROL_REJECT, {_S.SERVICE_FAIT}, _S.PRISE_EN_COMPTE, {Role.ACCOUNTANT}),
     # Accounting, in this order only.
     _row(Action.ISSUE_MANDATE, {_S.SERVICE_FAIT}, _S.MANDATEE, {SYSTEM}),
     _row(

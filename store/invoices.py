@@ -151,6 +151,20 @@ class InvoiceRepository:
             .limit(1)
         )
 
+    async def supplier_history(self, seller_key: str, excluding: str) -> list[Invoice]:
+        """The seller's other live invoices, newest first (the last 200 are enough)."""
+        rows = await self.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.seller_key == seller_key,
+                Invoice.id != excluding,
+                Invoice.status != "REJETEE",
+            )
+            .order_by(Invoice.deposited_at.desc())
+            .limit(200)
+        )
+        return list(rows)
+
     async def history(self, invoice_id: str) -> list[InvoiceStatusChange]:
         """Every status the invoice reached, oldest first."""
         rows = await self.session.scalars(

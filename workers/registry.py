@@ -46,6 +46,7 @@ def registrations(
             invoices.record_deposit,
             invoices.record_transition,
             invoices.issue_mandate,
+            invoices.gather_risk_facts,
             flows.unpack_flow,
             flows.deposit_flow_entry,
             flows.record_flow,

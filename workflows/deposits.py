@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from workflows.invoice_actions import Deadlines
+from workflows.invoice_actions import ControlSettings, Deadlines
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class InvoiceInput:
     number: str
     cpu_task_queue: str = "chaine-cpu"
     deadlines: Deadlines = field(default_factory=Deadlines)
+    control: ControlSettings = field(default_factory=ControlSettings)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class RecordDeposit:
     category: str | None = None
     due_at: datetime | None = None
     works: bool = False
+    service_done_presumed: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from core.errors import ChaineError
     from core.principals import Role
     from invoicing import deadlines
+    from invoicing.control_plan import DEFAULT_RULES, ControlPlan, select_for_control
     from invoicing.interest import late_interest
     from invoicing.lifecycle_codes import lifecycle_code
     from invoicing.reasons import check_reason
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         InvoiceInput,
         PlatformCheck,
         RecordDeposit,
+        RoutingKeys,
         ValidateInput,
         with_platform_findings,
     )
@@ -49,7 +51,9 @@ with workflow.unsafe.imports_passed_through():
         ActionOutcome,
         ActionRequest,
         MandateRequest,
+        RiskQuery,
         TransitionRecord,
+        control_record,
     )
 
 INVOICE_IDS = uuid.UUID("5b0d1c1e-8f61-4c1e-9a53-4c6f1d3c0a11")
@@ -111,12 +115,25 @@ class InvoiceWorkflow:
         self._clock: deadlines.PaymentClock | None = None
         self._amount_due = Decimal(0)
         self._overdue = False
+        self._keys: RoutingKeys | None = None
+        self._presumed = False  # SFP commitment: service done is presumed at reception
+        self._awaiting_control = False  # drawn by the control plan: the accountant decides
 
     @workflow.run
     async def run(self, input: InvoiceInput) -> str:
         """Wait for the deposit, then hold the payment clock until a final status."""
         await workflow.wait_condition(lambda: self._outcome is not None)
         while self._status not in FINAL_STATUSES:
+            if self._presumption_due():
+                await self._presume_service_done()
+                continue
+            if self._status is InvoiceStatus.SERVICE_FAIT and self._awaiting_control:
+                await workflow.wait_condition(
+                    lambda: (
+                        not self._awaiting_control or self._status is not InvoiceStatus.SERVICE_FAIT
+                    )
+                )
+                continue
             if self._status is InvoiceStatus.SERVICE_FAIT:
                 await self._issue_mandate()
                 continue
@@ -140,7 +157,14 @@ class InvoiceWorkflow:
         return self._status.value if self._status else None
 
     def _needs_attention(self) -> bool:
-        return self._status in FINAL_STATUSES or self._status in SYSTEM_STEPS
+        return (
+            self._status in FINAL_STATUSES
+            or self._status in SYSTEM_STEPS
+            or self._presumption_due()
+        )
+
+    def _presumption_due(self) -> bool:
+        return self._presumed and self._status is InvoiceStatus.MISE_A_DISPOSITION
 
     def _until_due(self) -> timedelta | None:
         """Time to the due date, or None when there is no running clock to watch."""
@@ -182,6 +206,8 @@ class InvoiceWorkflow:
             )
             report = with_platform_findings(report, routing.findings)
         works = bool(routing and routing.works)
+        self._keys = keys
+        self._presumed = bool(routing and routing.service_done_presumed and not works)
         if report["valid"] and routing is not None and routing.category is not None:
             # Works statements go to the project manager (MOE) first, then to the buyer.
             available = (
@@ -214,6 +240,7 @@ class InvoiceWorkflow:
                 category=routing.category if routing else None,
                 due_at=due,
                 works=works,
+                service_done_presumed=self._presumed,
             ),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
@@ -254,6 +281,8 @@ class InvoiceWorkflow:
             if action is Action.MARK_PAID and request.paid_on is not None:
                 changes.update(self._interest_on(request.paid_on))
             self._clock = clock
+            if action in (Action.CONTROL_APPROVE, Action.CONTROL_REJECT):
+                self._awaiting_control = False
             await self._transition(
                 action, actor, request.actor, request.reason, request.comment, changes
             )
@@ -279,6 +308,13 @@ class InvoiceWorkflow:
             )
         action, actor = Action(request.action), Role(request.role)
         next_status(self._status, action, actor)
+        if action in (Action.CONTROL_APPROVE, Action.CONTROL_REJECT) and not self._awaiting_control:
+            raise ApplicationError(
+                "this invoice was not drawn for control",
+                {"http_status": 409},
+                type="INVOICE_TRANSITION_REFUSED",
+                non_retryable=True,
+            )
         check_reason(action, request.reason)
         if action is Action.MARK_PAID and request.paid_on is None:
             raise ApplicationError(
@@ -329,6 +365,40 @@ class InvoiceWorkflow:
         async with self._lock:
             await self._transition(
                 Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None, f"mandate {number}", {}
+            )
+
+    async def _presume_service_done(self) -> None:
+        """SFP: service done is presumed at reception; the control plan may hold the invoice
+        for the accountant's control (a random draw, or a risk score at the threshold)."""
+        keys = self._keys
+        assert keys is not None and keys.issue_date is not None
+        facts = await workflow.execute_activity_method(
+            InvoiceStoreActivities.gather_risk_facts,
+            RiskQuery(
+                invoice_id=self._invoice_id,
+                seller_key=self._input.seller_key,
+                number=self._input.number,
+                amount_excl_vat=Decimal(keys.total_without_vat or 0),
+                issued_on=keys.issue_date,
+                received_on=workflow.now().date(),
+                iban=keys.iban,
+            ),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        control = self._input.control
+        plan = ControlPlan(control.share, control.seed, control.threshold, DEFAULT_RULES)
+        decision = select_for_control(self._invoice_id, facts, plan)
+        async with self._lock:
+            self._presumed = False
+            self._awaiting_control = decision.selected
+            await self._transition(
+                Action.PRESUME_SERVICE_DONE,
+                SYSTEM,
+                SYSTEM.value,
+                None,
+                "controlled: the accountant decides" if decision.selected else None,
+                {"control": control_record(decision)},
             )
 
     async def _await_first_validator(self) -> None:

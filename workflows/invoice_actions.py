@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
+
+from invoicing.control_plan import ControlDecision
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,35 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
+class ControlSettings:
+    """The control plan of presumed services: random share, its seed, score threshold."""
+
+    share: Decimal = Decimal("0.05")
+    seed: str = "chaine"
+    threshold: int = 50
+
+
+@dataclass(frozen=True)
 class InvoiceProcess:
-    """Where invoice workflows run and the legal durations they apply."""
+    """Where invoice workflows run and the legal durations and plans they apply."""
 
     task_queue: str = "chaine"
     cpu_task_queue: str = "chaine-cpu"
     deadlines: Deadlines = field(default_factory=Deadlines)
+    control: ControlSettings = field(default_factory=ControlSettings)
+
+
+@dataclass(frozen=True)
+class RiskQuery:
+    """Gather what the control plan's risk score needs about one invoice."""
+
+    invoice_id: str
+    seller_key: str
+    number: str
+    amount_excl_vat: Decimal
+    issued_on: date
+    received_on: date
+    iban: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,7 @@ class TransitionRecord:
     paid_on: date | None = None
     late_interest: Decimal | None = None
     late_compensation: Decimal | None = None
+    control: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,3 +119,16 @@ class PlatformOutcome:
     category: str | None = None
     works: bool = False
     service_done_presumed: bool = False
+
+
+def control_record(decision: ControlDecision) -> dict[str, Any]:
+    """The control plan's decision as recorded with the invoice, with every reason."""
+    return {
+        "selected": decision.selected,
+        "by_draw": decision.by_draw,
+        "score": decision.score.total,
+        "reasons": [
+            {"rule": r.rule.value, "weight": r.weight, "explanation": r.explanation}
+            for r in decision.score.reasons
+        ],
+    }

@@ -17,7 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from core.config import Settings
 from workflows.deposits import DepositOutcome, DepositRequest, InvoiceInput
 from workflows.invoice import InvoiceWorkflow, invoice_id_of, invoice_workflow_id
-from workflows.invoice_actions import Deadlines, InvoiceProcess
+from workflows.invoice_actions import ControlSettings, Deadlines, InvoiceProcess
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ def invoice_process(settings: Settings) -> InvoiceProcess:
             after_interruption=settings.payment_deadline_after_interruption,
             moe_validation=settings.moe_validation,
         ),
+        control=ControlSettings(
+            settings.control_share, settings.control_seed, settings.control_threshold
+        ),
     )
 
 
@@ -58,7 +61,7 @@ async def deposit_invoice(
     workflow_id = invoice_workflow_id(seller, number)
     start = WithStartWorkflowOperation(
         InvoiceWorkflow.run,
-        InvoiceInput(seller, number, process.cpu_task_queue, process.deadlines),
+        InvoiceInput(seller, number, process.cpu_task_queue, process.deadlines, process.control),
         id=workflow_id,
         task_queue=process.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

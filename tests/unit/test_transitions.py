@@ -169,7 +169,14 @@ def test_no_path_to_payee_skips_an_accounting_status(step: InvoiceStatus) -> Non
 def test_accounting_statuses_only_move_forward_one_step_or_back_to_the_buyer() -> None:
     for index, status in enumerate(ACCOUNTING_ORDER[:-1]):
         targets = {row.target for row in TRANSITIONS if status in row.sources}
-        assert targets - {S.PRISE_EN_COMPTE} == {ACCOUNTING_ORDER[index + 1]}
+        # A presumed service drawn for control stays SERVICE_FAIT when the control approves.
+        staying = {S.SERVICE_FAIT} if status is S.SERVICE_FAIT else set()
+        assert targets - {S.PRISE_EN_COMPTE} - staying == {ACCOUNTING_ORDER[index + 1]}
+
+
+def test_a_control_keeps_or_sends_back_a_presumed_service() -> None:
+    assert next_status(S.SERVICE_FAIT, Action.CONTROL_APPROVE, Role.ACCOUNTANT) is S.SERVICE_FAIT
+    assert next_status(S.SERVICE_FAIT, Action.CONTROL_REJECT, Role.ACCOUNTANT) is S.PRISE_EN_COMPTE
 
 
 # Paths people take

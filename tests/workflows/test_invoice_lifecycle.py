@@ -19,13 +19,13 @@ from invoicing.interest import late_interest
 from invoicing.syntax import Syntax
 from store.database import transaction
 from store.directory import DirectoryRepository
-from store.models import Commitment, InvoiceEvent, Mandate
+from store.models import Commitment, Invoice, InvoiceEvent, Mandate
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
 
 pytestmark = pytest.mark.usefixtures("workers")
-WORKS_COMMITMENT = "EJ-TRAVAUX-1"
+COMMITMENT = "EJ-2026-0001"
 
 
 class Parties:
@@ -36,19 +36,22 @@ class Parties:
         self.env = env
         self.location = ""
 
-    async def start(self, number: str = "F-2026-500", works: bool = False) -> Parties:
+    async def start(
+        self, number: str = "F-2026-500", works: bool = False, presumed: bool = False
+    ) -> Parties:
         async with transaction(self.api.sessions) as session:
             await DirectoryRepository(session).upsert_structure(
                 StructureRecord(BUYER_SIRET, "Ministère des tests", StructureCategory.STATE)
             )
-            if works:
+            if works or presumed:
                 session.add(
                     Commitment(
-                        number=WORKS_COMMITMENT,
+                        number=COMMITMENT,
                         buyer_siret=BUYER_SIRET,
                         supplier_siret=SELLER_SIRET,
                         ceiling=Decimal(100000),
-                        works=True,
+                        works=works,
+                        service_done_presumed=presumed,
                     )
                 )
         self.supplier = await self.api.as_role(Role.SUPPLIER, SELLER_SIRET)
@@ -58,7 +61,7 @@ class Parties:
         deposited = await self.supplier.post(
             "/v1/invoices",
             content=write_invoice(
-                an_invoice(number, commitment_number=WORKS_COMMITMENT if works else None),
+                an_invoice(number, commitment_number=COMMITMENT if works or presumed else None),
                 Syntax.UBL,
             ),
             headers={"Content-Type": "application/xml"},
@@ -244,3 +247,50 @@ async def test_a_silent_project_manager_accepts_tacitly_after_fifteen_days(
     tacit = [h for h in invoice["history"] if h["status"] == "VALIDEE_PREMIER_VALIDEUR"]
     assert tacit[0]["actor"] == "system"
     assert tacit[0]["comment"].startswith("tacit acceptance")
+
+
+class TestPresumedServiceDone:
+    @pytest.fixture
+    def api_overrides(self, request: pytest.FixtureRequest) -> dict[str, object]:
+        drawn = "not_drawn" not in request.node.name
+        return {"control_share": Decimal(1) if drawn else Decimal(0)}
+
+    async def test_an_invoice_not_drawn_goes_straight_to_its_mandate(
+        self, api: ApiServer, temporal_env: WorkflowEnvironment
+    ) -> None:
+        parties = await Parties(api, temporal_env).start("SFP-2026-01", presumed=True)
+        invoice = await parties.wait_for_status("MANDATEE")
+        presumed = [h for h in invoice["history"] if h["status"] == "SERVICE_FAIT"]
+        assert presumed[0]["actor"] == "system"
+        async with api.sessions() as session:
+            control = (await session.get(Invoice, invoice["id"])).control
+        assert control["selected"] is False
+        assert [r["rule"] for r in control["reasons"]] == ["NEW_SUPPLIER"]  # 30 < 50
+
+    async def test_an_invoice_drawn_for_control_waits_for_the_accountant(
+        self, api: ApiServer, temporal_env: WorkflowEnvironment
+    ) -> None:
+        parties = await Parties(api, temporal_env).start("SFP-2026-02", presumed=True)
+        invoice = await parties.wait_for_status("SERVICE_FAIT")
+        await asyncio.sleep(0.5)
+        assert (await parties.invoice())["status"] == "SERVICE_FAIT", "no mandate before control"
+        async with api.sessions() as session:
+            control = (await session.get(Invoice, invoice["id"])).control
+        assert (control["selected"], control["by_draw"]) == (True, True)
+        assert_problem(await parties.act(parties.buyer, "CONTROL_APPROVE"), 403, "FORBIDDEN_ROLE")
+        await parties.ok(parties.accountant, "CONTROL_APPROVE", comment="pièces conformes")
+        await parties.wait_for_status("MANDATEE")
+        again = await parties.act(parties.accountant, "CONTROL_APPROVE")
+        assert_problem(again, 409, "INVOICE_TRANSITION_REFUSED")
+
+    async def test_a_drawn_invoice_refused_by_control_goes_back_to_the_buyer(
+        self, api: ApiServer, temporal_env: WorkflowEnvironment
+    ) -> None:
+        parties = await Parties(api, temporal_env).start("SFP-2026-03", presumed=True)
+        await parties.wait_for_status("SERVICE_FAIT")
+        refused = await parties.ok(
+            parties.accountant, "CONTROL_REJECT", reason="SERVICE_DONE_NOT_JUSTIFIED"
+        )
+        assert refused["status"] == "PRISE_EN_COMPTE"
+        await parties.ok(parties.buyer, "CERTIFY_SERVICE_DONE")
+        await parties.wait_for_status("MANDATEE")
