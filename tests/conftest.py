@@ -264,6 +264,7 @@ def api_overrides() -> dict[str, object]:
 
 @pytest.fixture
 async def api(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
@@ -298,7 +299,25 @@ async def api(
         await client.aclose()
     server.should_exit = True
     thread.join(timeout=10)
+    if os.environ.get("CHAINE_RECORD_HISTORIES") and request.node.get_closest_marker(
+        "record_histories"
+    ):
+        await record_histories(temporal_env.client, task_queue, request.node.name)
     await end_workflows_of(temporal_env.client, task_queue)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_histories(client: Client, task_queue: str, test_name: str) -> None:
+    """Save the histories of a test's invoice workflows, for the replay test to check that
+    a change of workflow code still replays them (`CHAINE_RECORD_HISTORIES=1`)."""
+    query = f"TaskQueue = '{task_queue}' AND WorkflowType = 'InvoiceWorkflow'"
+    async for execution in client.list_workflows(query):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        history = await handle.fetch_history()
+        name = test_name.replace("[sqlite]", "").replace("[postgresql]", "")
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def end_workflows_of(client: Client, task_queue: str) -> None:

@@ -24,7 +24,7 @@ from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
 
-pytestmark = pytest.mark.usefixtures("workers")
+pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.record_histories]
 COMMITMENT = "EJ-2026-0001"
 
 
