@@ -16,7 +16,17 @@ from api.middleware import (
     RequestContextMiddleware,
 )
 from api.problems import install_problem_handlers
-from api.routes import directory, events, flows, health, invoices, lifecycle, me, oauth
+from api.routes import (
+    directory,
+    events,
+    flows,
+    health,
+    invoice_lists,
+    invoices,
+    lifecycle,
+    me,
+    oauth,
+)
 from core.config import Settings
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
@@ -70,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(me.router)
     app.include_router(directory.router)
     app.include_router(invoices.router)
+    app.include_router(invoice_lists.router)
     app.include_router(lifecycle.router)
     app.include_router(flows.router)
     app.include_router(events.router)

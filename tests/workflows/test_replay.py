@@ -28,6 +28,10 @@ def test_histories_are_recorded() -> None:
     assert len(RECORDED) >= 8, "record them: see this module's docstring"
 
 
+def recorded_history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_a_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
@@ -35,6 +39,6 @@ async def test_a_recorded_history_replays(path: Path) -> None:
         data_converter=DATA_CONVERTER,
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
     )
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = recorded_history(path)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
