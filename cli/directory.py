@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cli.settings import command_settings
 from directory.csv_layouts import DirectoryCsv, LineError, read_directory_csv
-from directory.records import StructureRecord, SupplierRecord
+from directory.records import CommitmentRecord, StructureRecord, SupplierRecord
+from store.commitments import CommitmentRepository
 from store.database import make_async_engine, make_sessionmaker, transaction
 from store.directory import DirectoryRepository, UpsertOutcome
 from store.migrate import upgrade
@@ -41,7 +42,7 @@ _PROGRESS_STEP = 64 * 1024  # bytes read between two progress bar updates
 
 app = typer.Typer(help="Public structures, their services, and suppliers.", no_args_is_help=True)
 
-DirectoryRecord = StructureRecord | SupplierRecord
+DirectoryRecord = StructureRecord | SupplierRecord | CommitmentRecord
 
 
 @dataclass
@@ -65,14 +66,17 @@ def import_file(
     path: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="structures.csv or suppliers.csv"
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="structures.csv, suppliers.csv or commitments.csv",
         ),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every line; write nothing.")
     ] = False,
 ) -> None:
-    """Import a structures or suppliers CSV file; its header says which (see README).
+    """Import a structures, suppliers or commitments CSV file; its header says which.
 
     Exits 1 if any line was refused; the good lines are imported all the same.
     """
@@ -87,6 +91,12 @@ def import_file(
     _print_report(console, path, report, dry_run=dry_run)
     if report.refused_count:
         raise typer.Exit(1)
+
+
+commitments_app = typer.Typer(
+    help="Legal commitments (EJ) that invoices reference in BT-13.", no_args_is_help=True
+)
+commitments_app.command("import")(import_file)  # the same import: the header tells the kind
 
 
 def _check(parsed: DirectoryCsv) -> ImportReport:
@@ -120,8 +130,11 @@ async def _write(
         directory = DirectoryRepository(session)
         structures = [record for record in batch if isinstance(record, StructureRecord)]
         suppliers = [record for record in batch if isinstance(record, SupplierRecord)]
-        return await directory.upsert_structures(structures) + await directory.upsert_suppliers(
-            suppliers
+        commitments = [record for record in batch if isinstance(record, CommitmentRecord)]
+        return (
+            await directory.upsert_structures(structures)
+            + await directory.upsert_suppliers(suppliers)
+            + await CommitmentRepository(session).upsert(commitments)
         )
 
 

@@ -42,6 +42,7 @@ app = ChaineTyper(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(directory.app, name="directory")
+app.add_typer(directory.commitments_app, name="commitments")
 app.add_typer(clients.app, name="clients")
 app.add_typer(flows.app, name="flows")
 app.add_typer(edi.app, name="edi")

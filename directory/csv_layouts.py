@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import chain
 from typing import TypeVar
@@ -29,7 +30,13 @@ from directory.identifiers import (
     check_identifier,
     check_siret,
 )
-from directory.records import ServiceRecord, StructureCategory, StructureRecord, SupplierRecord
+from directory.records import (
+    CommitmentRecord,
+    ServiceRecord,
+    StructureCategory,
+    StructureRecord,
+    SupplierRecord,
+)
 
 # A physical line longer than this is refused before the csv module sees it: no directory
 # line comes near it, and the csv module's own limit is process-wide, so it is left alone.
@@ -51,6 +58,18 @@ STRUCTURE_COLUMNS = (
 )
 SERVICE_COLUMNS = ("service_code", "service_name", "service_active")
 SUPPLIER_COLUMNS = ("scheme", "identifier", "name", "iban", "bic", "email")
+COMMITMENT_COLUMNS = (
+    "commitment",
+    "buyer_siret",
+    "supplier_siret",
+    "ceiling",
+    "service_done_presumed",
+    "works",
+    "paying_service",
+    "active",
+)
+COMMITMENT_MAX_LENGTH = 40
+MAX_CEILING = Decimal("99999999999999.99")
 
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -72,6 +91,7 @@ class Layout(StrEnum):
 
     STRUCTURES = "structures"
     SUPPLIERS = "suppliers"
+    COMMITMENTS = "commitments"
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class LineError:
     reason: str
 
 
-Entry = StructureRecord | SupplierRecord | LineError
+Entry = StructureRecord | SupplierRecord | CommitmentRecord | LineError
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,11 @@ def read_directory_csv(lines: Iterable[bytes]) -> DirectoryCsv:
         raise InvalidInput(ErrorCode.CSV_MALFORMED, f"header: unreadable CSV: {exc}") from None
     layout = _layout_of(header)
     rows = _rows(reader, source, header)
-    entries = _structure_entries(rows) if layout is Layout.STRUCTURES else _supplier_entries(rows)
+    entries = {
+        Layout.STRUCTURES: _structure_entries,
+        Layout.SUPPLIERS: _supplier_entries,
+        Layout.COMMITMENTS: _commitment_entries,
+    }[layout](rows)
     return DirectoryCsv(layout=layout, entries=entries)
 
 
@@ -162,7 +186,9 @@ def _layout_of(header: list[str]) -> Layout:
         raise InvalidInput(
             ErrorCode.CSV_MALFORMED, f"header: columns given twice: {', '.join(duplicated)}"
         )
-    if "siret" in header:
+    if "commitment" in header:
+        layout, required = Layout.COMMITMENTS, list(COMMITMENT_COLUMNS)
+    elif "siret" in header:
         layout, required = Layout.STRUCTURES, list(STRUCTURE_COLUMNS)
         if any(name in header for name in SERVICE_COLUMNS):
             required += SERVICE_COLUMNS
@@ -171,8 +197,8 @@ def _layout_of(header: list[str]) -> Layout:
     else:
         raise InvalidInput(
             ErrorCode.CSV_COLUMNS_MISSING,
-            "the header names neither a 'siret' column (structures) nor a 'scheme' column "
-            f"(suppliers); found: {', '.join(header)}",
+            "the header names no 'siret' column (structures), 'scheme' column (suppliers) "
+            f"or 'commitment' column (commitments); found: {', '.join(header)}",
         )
     missing = [name for name in required if name not in header]
     if missing:
@@ -289,8 +315,27 @@ def _supplier_entries(rows: Iterator[Row | LineError]) -> Iterator[SupplierRecor
             yield supplier
 
 
+def _commitment_entries(rows: Iterator[Row | LineError]) -> Iterator[CommitmentRecord | LineError]:
+    """Commitments, one per line; a repeated number must repeat the same values."""
+    seen: dict[str, tuple[CommitmentRecord, int]] = {}
+    for row in rows:
+        if isinstance(row, LineError):
+            yield row
+            continue
+        line, values = row
+        try:
+            commitment = _commitment_line(values)
+            _check_agrees(seen, commitment.number, commitment, f"commitment {commitment.number}")
+        except InvalidInput as exc:
+            yield LineError(line, exc.code, exc.detail)
+            continue
+        if commitment.number not in seen:
+            seen[commitment.number] = (commitment, line)
+            yield commitment
+
+
 K = TypeVar("K")
-Described = TypeVar("Described", StructureRecord, ServiceRecord, SupplierRecord)
+Described = TypeVar("Described", StructureRecord, ServiceRecord, SupplierRecord, CommitmentRecord)
 
 
 def _check_agrees(
@@ -342,6 +387,32 @@ def _supplier_line(values: dict[str, str]) -> SupplierRecord:
         bic=_optional(values, "bic", check_bic),
         email=_optional(values, "email", _email),
     )
+
+
+def _commitment_line(values: dict[str, str]) -> CommitmentRecord:
+    return CommitmentRecord(
+        number=_column(values, "commitment", _text(COMMITMENT_MAX_LENGTH)),
+        buyer_siret=_column(values, "buyer_siret", check_siret),
+        supplier_siret=_column(values, "supplier_siret", check_siret),
+        ceiling=_column(values, "ceiling", _amount),
+        service_done_presumed=_flag(values, "service_done_presumed", default=False),
+        works=_flag(values, "works", default=False),
+        paying_service=_optional(values, "paying_service", _text(SERVICE_CODE_MAX_LENGTH)),
+        active=_flag(values, "active", default=True),
+    )
+
+
+def _amount(value: str) -> Decimal:
+    """A positive amount in euros with at most two decimals (a comma is a decimal point)."""
+    try:
+        amount = Decimal(value.replace(" ", "").replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(ErrorCode.CSV_VALUE_INVALID, f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_CEILING or amount != round(amount, 2):
+        raise InvalidInput(
+            ErrorCode.CSV_VALUE_INVALID, f"{value!r} is not a positive amount in cents"
+        )
+    return amount
 
 
 def _column(values: dict[str, str], name: str, check: Callable[[str], T]) -> T:

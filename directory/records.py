@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from directory.identifiers import IdentifierScheme
@@ -50,3 +51,21 @@ class SupplierRecord:
     iban: str | None = None
     bic: str | None = None
     email: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitmentRecord:
+    """A legal commitment (engagement juridique) invoices reference in BT-13.
+
+    Procurement creates commitments when contracts are notified; until then, and for
+    contracts signed elsewhere, they are imported with the directory.
+    """
+
+    number: str
+    buyer_siret: str
+    supplier_siret: str
+    ceiling: Decimal
+    service_done_presumed: bool = False  # SFP: recurring expenses paid on presumed service
+    works: bool = False  # works contract: statements go to the project manager first
+    paying_service: str | None = None
+    active: bool = True

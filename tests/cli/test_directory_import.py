@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.identifiers import IdentifierScheme
+from store.commitments import CommitmentRepository
 from store.directory import DirectoryRepository
 from store.models import Service, Structure, Supplier
 
@@ -233,3 +234,60 @@ async def test_a_dry_run_reports_bad_lines_and_writes_nothing(
     assert "1 record(s) valid, nothing written (--dry-run); 1 line(s) refused" in run.stderr
     assert refused(run, 3, "CSV_VALUE_INVALID")
     assert await counts(sessions) == (0, 0, 0)
+
+
+async def test_commitments_import_and_reimport_is_idempotent(
+    chaine_import: ImportCommand, sessions: Sessions
+) -> None:
+    first = await chaine_import(EXAMPLES / "commitments.csv")
+    again = await chaine_import(EXAMPLES / "commitments.csv")
+    assert first.exit_code == again.exit_code == 0, first.stderr
+    assert "(3 created, 0 updated, 0 unchanged)" in first.stderr
+    assert "(0 created, 0 updated, 3 unchanged)" in again.stderr
+    async with sessions() as session:
+        presumed = await CommitmentRepository(session).get("EJ-2026-0002")
+    assert presumed is not None and presumed.service_done_presumed and not presumed.works
+
+
+async def test_a_bad_commitment_line_is_reported_and_the_good_one_kept(
+    chaine_import: ImportCommand, tmp_path: Path
+) -> None:
+    header = (
+        "commitment,buyer_siret,supplier_siret,ceiling,service_done_presumed,works,"
+        "paying_service,active"
+    )
+    path = a_csv(
+        tmp_path,
+        "commitments.csv",
+        header,
+        f"EJ-1,{MINISTRY},78467169500087,-5,false,false,,true",
+        f"EJ-2,{MINISTRY},78467169500087,1000.00,false,false,,true",
+    )
+    run = await chaine_import(path)
+    assert run.exit_code == 1
+    assert refused(run, 2, "CSV_VALUE_INVALID")
+    assert "(1 created, 0 updated, 0 unchanged)" in run.stderr
+
+
+async def test_chaine_commitments_import_is_the_same_import(
+    database_url: str, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli.main",
+        "commitments",
+        "import",
+        str(EXAMPLES / "commitments.csv"),
+        env={
+            **os.environ,
+            "CHAINE_DATABASE_URL": database_url,
+            "CHAINE_VAR_DIR": str(tmp_path / "var"),
+            "COLUMNS": "200",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    assert "3 created" in stderr.decode()

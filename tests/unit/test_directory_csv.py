@@ -356,7 +356,7 @@ def test_a_supplier_repeated_identically_is_read_once_and_differently_is_refused
     [
         ([], ErrorCode.CSV_COLUMNS_MISSING, "header"),
         ([b"\n"], ErrorCode.CSV_COLUMNS_MISSING, "header"),
-        ([b"name,category\n"], ErrorCode.CSV_COLUMNS_MISSING, "neither"),
+        ([b"name,category\n"], ErrorCode.CSV_COLUMNS_MISSING, "names no"),
         ([b"siret,name\n"], ErrorCode.CSV_COLUMNS_MISSING, "category, active"),
         (
             [f"{STRUCTURES_WITHOUT_SERVICES},service_code\n".encode()],

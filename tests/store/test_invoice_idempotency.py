@@ -1,0 +1,69 @@
+"""A retried activity (after a worker crash) writes nothing twice: one event, one mandate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.invoices import InvoiceStoreActivities
+from store.models import InvoiceEvent, InvoiceStatusChange, Mandate
+from workflows.deposits import DepositRequest, RecordDeposit
+from workflows.invoice_actions import MandateRequest, TransitionRecord
+
+INVOICE = "0b8e5a4e-1111-5222-8333-944455556666"
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def a_deposit() -> RecordDeposit:
+    return RecordDeposit(
+        invoice_id=INVOICE,
+        workflow_id="invoice:73282932000074:F-1",
+        run_id="run-1",
+        seller_key="73282932000074",
+        number="F-1",
+        request=DepositRequest("a" * 64, 10, "application/xml", "cl_x", AT),
+        report={"valid": True, "syntax": "UBL", "profile": None, "findings": []},
+        status="MISE_A_DISPOSITION",
+        statuses=["DEPOSEE", "MISE_A_DISPOSITION"],
+    )
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_a_deposit_recorded_twice_is_recorded_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    activities = InvoiceStoreActivities(sessions)
+    assert await activities.record_deposit(a_deposit()) is True
+    assert await activities.record_deposit(a_deposit()) is False
+    assert await count(sessions, InvoiceEvent) == 2
+    assert await count(sessions, InvoiceStatusChange) == 2
+
+
+async def test_a_transition_retried_writes_one_event_and_one_history_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    activities = InvoiceStoreActivities(sessions)
+    await activities.record_deposit(a_deposit())
+    take = TransitionRecord(INVOICE, 3, "PRISE_EN_COMPTE", "cl_buyer", AT, lifecycle_code="204")
+    assert await activities.record_transition(take) is True
+    assert await activities.record_transition(take) is False
+    assert await count(sessions, InvoiceEvent) == 3
+    assert await count(sessions, InvoiceStatusChange) == 3
+
+
+async def test_a_mandate_issued_twice_is_one_mandate(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    activities = InvoiceStoreActivities(sessions)
+    await activities.record_deposit(a_deposit())
+    first = await activities.issue_mandate(MandateRequest(INVOICE, Decimal("1440.00")))
+    second = await activities.issue_mandate(MandateRequest(INVOICE, Decimal("1440.00")))
+    assert first == second == "MDT-0B8E5A4E"
+    assert await count(sessions, Mandate) == 1
