@@ -23,6 +23,7 @@ from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
 from workflows.invoice_actions import (
     MandateRequest,
     PlatformOutcome,
+    RerouteCheck,
     RiskQuery,
     TransitionRecord,
 )
@@ -45,21 +46,9 @@ class InvoiceStoreActivities:
         keys = check.keys
         async with self.sessions() as session:
             directory = DirectoryRepository(session)
-            structure = None
-            if keys.buyer_siret and (row := await directory.structure(keys.buyer_siret)):
-                structure = StructureRecord(
-                    siret=row.siret,
-                    name=row.name,
-                    category=StructureCategory(row.category),
-                    active=row.active,
-                    service_code_required=row.service_code_required,
-                    commitment_required=row.commitment_required,
-                    payment_status_not_reported=row.payment_status_not_reported,
-                    services=tuple(
-                        ServiceRecord(s.code, s.name, s.active)
-                        for s in await directory.services(row.siret)
-                    ),
-                )
+            structure = (
+                await self._structure(directory, keys.buyer_siret) if keys.buyer_siret else None
+            )
             duplicate = await InvoiceRepository(session).live_with_number(
                 check.seller_key,
                 keys.number,
@@ -156,6 +145,8 @@ class InvoiceStoreActivities:
                     ("late_interest", record.late_interest),
                     ("late_compensation", record.late_compensation),
                     ("control", record.control),
+                    ("buyer_siret", record.buyer_siret),
+                    ("service_code", record.service_code),
                 )
                 if value is not None
             },
@@ -173,6 +164,40 @@ class InvoiceStoreActivities:
                 record.event_type,
                 projection,
             )
+
+    @staticmethod
+    async def _structure(directory: DirectoryRepository, siret: str) -> StructureRecord | None:
+        """The structure with its services, as the platform rules see it."""
+        row = await directory.structure(siret)
+        if row is None:
+            return None
+        return StructureRecord(
+            siret=row.siret,
+            name=row.name,
+            category=StructureCategory(row.category),
+            active=row.active,
+            service_code_required=row.service_code_required,
+            commitment_required=row.commitment_required,
+            payment_status_not_reported=row.payment_status_not_reported,
+            services=tuple(
+                ServiceRecord(s.code, s.name, s.active) for s in await directory.services(siret)
+            ),
+        )
+
+    @activity.defn(name="check_reroute")
+    async def check_reroute(self, check: RerouteCheck) -> list[dict[str, str]]:
+        """The routing rules for a new recipient: findings, empty when it is acceptable."""
+        async with self.sessions() as session:
+            structure = await self._structure(DirectoryRepository(session), check.buyer_siret)
+        findings = check_platform_rules(
+            InvoiceFacts(None, check.buyer_siret, check.service_code, None, None),
+            DirectoryFacts(structure, None),
+        )
+        return [
+            {"rule": f.rule.value, "location": f.location, "message": f.message}
+            for f in findings
+            if f.rule.value.startswith(("PF-BUYER", "PF-SERVICE"))
+        ]
 
     @activity.defn(name="gather_risk_facts")
     async def gather_risk_facts(self, query: RiskQuery) -> RiskFacts:

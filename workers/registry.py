@@ -47,6 +47,7 @@ def registrations(
             invoices.record_transition,
             invoices.issue_mandate,
             invoices.gather_risk_facts,
+            invoices.check_reroute,
             flows.unpack_flow,
             flows.deposit_flow_entry,
             flows.record_flow,

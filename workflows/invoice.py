@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ActionOutcome,
         ActionRequest,
         MandateRequest,
+        RerouteCheck,
         RiskQuery,
         TransitionRecord,
         control_record,
@@ -280,6 +281,8 @@ class InvoiceWorkflow:
                 changes["validated_amount"] = self._amount_due = request.amount
             if action is Action.MARK_PAID and request.paid_on is not None:
                 changes.update(self._interest_on(request.paid_on))
+            if action is Action.REROUTE:
+                changes.update(await self._reroute_to(request))
             self._clock = clock
             if action in (Action.CONTROL_APPROVE, Action.CONTROL_REJECT):
                 self._awaiting_control = False
@@ -366,6 +369,36 @@ class InvoiceWorkflow:
             await self._transition(
                 Action.ISSUE_MANDATE, SYSTEM, SYSTEM.value, None, f"mandate {number}", {}
             )
+
+    async def _reroute_to(self, request: ActionRequest) -> dict[str, object]:
+        """The new recipient, once the platform rules accept it (an active structure, a
+        known active service where one is required)."""
+        keys = self._keys
+        buyer = request.buyer_siret or (keys.buyer_siret if keys else None)
+        if buyer is None:
+            raise ApplicationError(
+                "REROUTE needs the new buyer SIRET",
+                {"http_status": 422},
+                type="VALIDATION_FAILED",
+                non_retryable=True,
+            )
+        findings = await workflow.execute_activity_method(
+            InvoiceStoreActivities.check_reroute,
+            RerouteCheck(buyer, request.service_code),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        if findings:
+            raise ApplicationError(
+                "the new recipient is refused: " + "; ".join(f["message"] for f in findings),
+                {"http_status": 422, "findings": findings},
+                type="INVOICE_REROUTE_REFUSED",
+                non_retryable=True,
+            )
+        if keys is not None:
+            self._keys = replace(keys, buyer_siret=buyer, service_code=request.service_code)
+        workflow.upsert_search_attributes([sa.STRUCTURE.value_set(buyer)])
+        return {"buyer_siret": buyer, "service_code": request.service_code}
 
     async def _presume_service_done(self) -> None:
         """SFP: service done is presumed at reception; the control plan may hold the invoice

@@ -65,6 +65,8 @@ class ActionRequest:
     comment: str | None = None
     amount: Decimal | None = None  # certified amount (service done, partial)
     paid_on: date | None = None  # MARK_PAID
+    buyer_siret: str | None = None  # REROUTE: the structure the invoice goes to
+    service_code: str | None = None  # REROUTE: the service it goes to
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,16 @@ class TransitionRecord:
     late_interest: Decimal | None = None
     late_compensation: Decimal | None = None
     control: dict[str, Any] | None = None
+    buyer_siret: str | None = None
+    service_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RerouteCheck:
+    """Check that an invoice may be rerouted to this structure and service."""
+
+    buyer_siret: str
+    service_code: str | None
 
 
 @dataclass(frozen=True)

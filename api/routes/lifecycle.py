@@ -45,6 +45,12 @@ class ActionBody(RequestModel):
         description="certified amount (service done, partial)",
     )
     paid_on: date | None = Field(None, description="payment date (MARK_PAID)")
+    buyer_siret: str | None = Field(
+        None, pattern=r"^[0-9]{14}$", description="REROUTE: the structure it goes to"
+    )
+    service_code: str | None = Field(
+        None, max_length=100, description="REROUTE: the service it goes to"
+    )
 
 
 class ActionDone(ResponseModel):
@@ -110,6 +116,8 @@ async def act(
         comment=body.comment,
         amount=body.amount,
         paid_on=body.paid_on,
+        buyer_siret=body.buyer_siret,
+        service_code=body.service_code,
     )
     try:
         async with temporal_unavailable():

@@ -294,3 +294,28 @@ class TestPresumedServiceDone:
         assert refused["status"] == "PRISE_EN_COMPTE"
         await parties.ok(parties.buyer, "CERTIFY_SERVICE_DONE")
         await parties.wait_for_status("MANDATEE")
+
+
+async def test_a_recycled_invoice_is_rerouted_to_an_active_structure(
+    api: ApiServer, parties: Parties
+) -> None:
+    city, closed = "21750001600019", "21690123100011"
+    async with transaction(api.sessions) as session:
+        directory = DirectoryRepository(session)
+        await directory.upsert_structure(
+            StructureRecord(city, "Ville de test", StructureCategory.LOCAL_AUTHORITY)
+        )
+        await directory.upsert_structure(
+            StructureRecord(closed, "Syndicat dissous", StructureCategory.OTHER, active=False)
+        )
+    recycled = await parties.ok(parties.buyer, "RECYCLE", reason="WRONG_STRUCTURE")
+    assert recycled["status"] == "A_RECYCLER"
+    refused = await parties.act(parties.supplier, "REROUTE", buyer_siret=closed)
+    body = assert_problem(refused, 422, "INVOICE_REROUTE_REFUSED")
+    assert [f["rule"] for f in body["findings"]] == ["PF-BUYER-INACTIVE"]
+    rerouted = await parties.ok(parties.supplier, "REROUTE", buyer_siret=city)
+    assert rerouted["status"] == "MISE_A_DISPOSITION"
+    assert (await parties.invoice())["buyer_siret"] == city
+    assert_problem(await parties.act(parties.buyer, "TAKE"), 404, "INVOICE_NOT_FOUND")
+    city_buyer = await api.as_role(Role.BUYER, city)
+    assert (await parties.ok(city_buyer, "TAKE"))["status"] == "PRISE_EN_COMPTE"
