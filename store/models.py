@@ -172,6 +172,10 @@ class Invoice(Timestamped, Base):
         ),
         Index("ix_invoices_buyer_status", "buyer_siret", "status"),
         Index("ix_invoices_seller_deposited", "seller_key", "deposited_at"),
+        # Listings of received invoices: a structure's newest deposits, all or of some
+        # statuses, read in index order a page at a time (id breaks ties, as in the pages).
+        Index("ix_invoices_buyer_deposited", "buyer_siret", "deposited_at", "id"),
+        Index("ix_invoices_buyer_status_deposited", "buyer_siret", "status", "deposited_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
