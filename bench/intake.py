@@ -14,13 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,46 +27,21 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.stack import running_stack  # noqa: E402
 from invoicing.formats import write_invoice  # noqa: E402
 from invoicing.syntax import Syntax  # noqa: E402
 from invoicing.validation.pipeline import validate, warm_up  # noqa: E402
-from tests.conftest import free_ports  # noqa: E402
-from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice  # noqa: E402
+from tests.invoicing.builders import SELLER_SIRET, an_invoice  # noqa: E402
 
 TARGET_RATE = 10.0  # invoices/s: 3x the national average of about 3.2/s
-
-
-def chaine(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout
 
 
 def invoice(number: int) -> bytes:
     return write_invoice(an_invoice(f"BENCH-{number:07d}"), Syntax.UBL)
 
 
-async def wait_ready(url: str, deadline: float) -> None:
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise SystemExit("the stack did not become ready")
-
-
 async def deposit_load(
-    url: str, token: str, seconds: float, concurrency: int, numbers: Iterator[int]
+    url: str, auth: dict[str, str], seconds: float, concurrency: int, numbers: Iterator[int]
 ) -> tuple[list[float], int, int]:
     """Deposit distinct invoices for `seconds`; latencies of the accepted ones, counts."""
     latencies: list[float] = []
@@ -82,7 +53,7 @@ async def deposit_load(
         async with httpx.AsyncClient(
             base_url=url,
             timeout=60,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+            headers={**auth, "Content-Type": "application/xml"},
         ) as client:
             while time.monotonic() < stop_at:
                 body = invoice(next(numbers))
@@ -123,68 +94,15 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as var:
-        api_port, temporal_port, ui_port = free_ports(3)
-        env = {
-            **os.environ,
-            "CHAINE_VAR_DIR": var,
-            "CHAINE_API_PORT": str(api_port),
-            "CHAINE_TEMPORAL_PORT": str(temporal_port),
-            "CHAINE_TEMPORAL_UI_PORT": str(ui_port),
-            "CHAINE_LOG_LEVEL": "WARNING",
-            "CHAINE_RATE_LIMIT_PER_SECOND": "10000",
-            "CHAINE_RATE_LIMIT_BURST": "10000",
-        }
-        env.pop("CHAINE_DATABASE_URL", None)
-        structures = Path(var) / "structures.csv"
-        structures.write_text(
-            "siret,name,category,active,service_code_required,commitment_required,"
-            f"payment_status_not_reported\n{BUYER_SIRET},Ministère du banc,STATE,1,0,0,0\n"
+    async with running_stack([("supplier", SELLER_SIRET)]) as stack:
+        supplier = stack.auth["supplier"]
+        numbers = itertools.count()  # one sequence: no number is deposited twice
+        await deposit_load(stack.url, supplier, 10, args.concurrency, numbers)  # warm-up
+        started = time.monotonic()
+        latencies, errors, sent = await deposit_load(
+            stack.url, supplier, args.seconds, args.concurrency, numbers
         )
-        chaine(env, "directory", "import", str(structures))
-        credentials = json.loads(
-            chaine(
-                env, "clients", "create", "--role", "supplier", "--siret", SELLER_SIRET, "--json"
-            )
-        )
-        stack = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measure)
-            [sys.executable, "-m", "cli.main", "up"],
-            env=env,
-            cwd=REPO,
-            stdout=(Path(var) / "stack.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{api_port}"
-        try:
-            await wait_ready(url, time.monotonic() + 90)
-            async with httpx.AsyncClient(base_url=url) as client:
-                token = (
-                    await client.post(
-                        "/oauth/token",
-                        data={
-                            "grant_type": "client_credentials",
-                            "client_id": credentials["client_id"],
-                            "client_secret": credentials["client_secret"],
-                        },
-                    )
-                ).json()["access_token"]
-            numbers = itertools.count()  # one sequence: no number is deposited twice
-            await deposit_load(url, token, 10, args.concurrency, numbers)  # warm-up
-            started = time.monotonic()
-            latencies, errors, sent = await deposit_load(
-                url, token, args.seconds, args.concurrency, numbers
-            )
-            elapsed = time.monotonic() - started
-        finally:
-            os.killpg(stack.pid, signal.SIGINT)
-            stack.wait(timeout=60)
-            errors_logged = [
-                line
-                for line in (Path(var) / "stack.log").read_text().splitlines()
-                if '"level": "ERROR"' in line
-            ]
-            print(f"stack log: {len(errors_logged)} error lines", *errors_logged[:5], sep="\n")
+        elapsed = time.monotonic() - started
 
     rate = len(latencies) / elapsed
     quantiles = statistics.quantiles(latencies, n=100)

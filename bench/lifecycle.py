@@ -29,13 +29,9 @@ import argparse
 import asyncio
 import importlib
 import itertools
-import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -57,9 +53,9 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.common import WorkflowIDConflictPolicy
     from temporalio.worker import Worker
 
+    from bench.stack import running_stack
     from invoicing.formats import write_invoice
     from invoicing.syntax import Syntax
-    from tests.conftest import free_ports
     from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
     from workflows.data_converter import DATA_CONVERTER
 
@@ -223,47 +219,8 @@ async def trivial_load(address: str, concurrency: int, warm_up: float, seconds: 
 # --- the stack --------------------------------------------------------------------------
 
 
-def chaine(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout
-
-
 def invoice(number: int) -> bytes:
     return write_invoice(an_invoice(f"LIFE-{number:07d}"), Syntax.UBL)
-
-
-async def wait_ready(url: str, deadline: float) -> None:
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise SystemExit("the stack did not become ready")
-
-
-async def token_of(client: httpx.AsyncClient, credentials: dict[str, str]) -> dict[str, str]:
-    """The Authorization header of a client, from its credentials."""
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": credentials["client_id"],
-            "client_secret": credentials["client_secret"],
-        },
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def checked(response: httpx.Response, step: str) -> dict:
@@ -345,64 +302,14 @@ async def main() -> None:
     # The sandbox refuses workflows of `__main__`: the ceiling runs from the module itself.
     bench = importlib.import_module("bench.lifecycle")
 
-    with tempfile.TemporaryDirectory() as var:
-        api_port, temporal_port, ui_port = free_ports(3)
-        env = {
-            **os.environ,
-            "CHAINE_VAR_DIR": var,
-            "CHAINE_API_PORT": str(api_port),
-            "CHAINE_TEMPORAL_PORT": str(temporal_port),
-            "CHAINE_TEMPORAL_UI_PORT": str(ui_port),
-            "CHAINE_LOG_LEVEL": "WARNING",
-            "CHAINE_RATE_LIMIT_PER_SECOND": "10000",
-            "CHAINE_RATE_LIMIT_BURST": "10000",
-        }
-        env.pop("CHAINE_DATABASE_URL", None)
-        env.pop("CHAINE_TEMPORAL_ADDRESS", None)
-        structures = Path(var) / "structures.csv"
-        structures.write_text(
-            "siret,name,category,active,service_code_required,commitment_required,"
-            f"payment_status_not_reported\n{BUYER_SIRET},Ministère du banc,STATE,1,0,0,0\n"
+    clients = [("supplier", SELLER_SIRET), ("buyer", BUYER_SIRET), ("accountant", BUYER_SIRET)]
+    async with running_stack(clients) as stack:
+        load, pending = await stack_load(
+            stack.url, stack.auth, args.concurrency, WARM_UP_SECONDS, args.seconds
         )
-        chaine(env, "directory", "import", str(structures))
-        credentials = {
-            role: json.loads(
-                chaine(env, "clients", "create", "--role", role, "--siret", siret, "--json")
-            )
-            for role, siret in [
-                ("supplier", SELLER_SIRET),
-                ("buyer", BUYER_SIRET),
-                ("accountant", BUYER_SIRET),
-            ]
-        }
-        stack = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measure)
-            [sys.executable, "-m", "cli.main", "up"],
-            env=env,
-            cwd=REPO,
-            stdout=(Path(var) / "stack.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        ceiling = await bench.trivial_load(
+            stack.temporal_address, args.concurrency, WARM_UP_SECONDS, args.seconds
         )
-        url = f"http://127.0.0.1:{api_port}"
-        try:
-            await wait_ready(url, time.monotonic() + 90)
-            async with httpx.AsyncClient(base_url=url) as client:
-                auth = {role: await token_of(client, c) for role, c in credentials.items()}
-            load, pending = await stack_load(
-                url, auth, args.concurrency, WARM_UP_SECONDS, args.seconds
-            )
-            ceiling = await bench.trivial_load(
-                f"127.0.0.1:{temporal_port}", args.concurrency, WARM_UP_SECONDS, args.seconds
-            )
-        finally:
-            os.killpg(stack.pid, signal.SIGINT)
-            stack.wait(timeout=60)
-            errors_logged = [
-                line
-                for line in (Path(var) / "stack.log").read_text().splitlines()
-                if '"level": "ERROR"' in line
-            ]
-            print(f"stack log: {len(errors_logged)} error lines", *errors_logged[:5], sep="\n")
 
     ratio = load.rate / ceiling.rate if ceiling.rate else float("nan")
     print(

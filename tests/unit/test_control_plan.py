@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from invoicing.control_plan import (
+    DEFAULT_RULES,
     ControlPlan,
     PastInvoice,
     RiskFacts,
     RiskRule,
-    RiskRules,
     drawn,
     score,
     select_for_control,
 )
 
-RULES = RiskRules(
-    new_supplier=30,
-    amount_above_history=25,
-    history_factor=Decimal(3),
-    bank_account_changed=40,
-    bank_change_window=timedelta(days=30),
-    near_duplicate=50,
-    duplicate_window=timedelta(days=15),
-    just_under_threshold=20,
-    threshold_margin=Decimal("0.05"),
-    thresholds=(Decimal(40000), Decimal(90000)),
-)
+RULES = DEFAULT_RULES  # the weights and parameters the tests below compute with
 IDS = [f"invoice-{n}" for n in range(10_000)]
 
 
