@@ -46,6 +46,17 @@ TIME_SKIPPING = "frontend.WorkflowTimeSkippingEnabled=true"
 _ran_on: Counter[str] = Counter()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once, with the fix, when the shared corpus and schemas are not found."""
+    shared = Settings().shared_dir
+    if not (shared / "corpus").is_dir() or not (shared / "schemas").is_dir():
+        pytest.exit(
+            f"no corpus/ and schemas/ under {shared}: put the shared folder beside the "
+            "repository, or set CHAINE_SHARED_DIR",
+            returncode=4,
+        )
+
+
 # --- databases -------------------------------------------------------------------------
 
 
