@@ -151,6 +151,8 @@ class InvoiceStoreActivities:
                 if value is not None
             },
         }
+        if record.attachments_added:
+            projection["attachments_added"] = [asdict(a) for a in record.attachments_added]
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).add_transition(
                 record.invoice_id,

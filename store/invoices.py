@@ -74,6 +74,9 @@ class InvoiceRepository:
         if status != invoice.status:
             invoice.status = status
             invoice.status_at = at
+        added = projection.pop("attachments_added", [])
+        if added:  # a new list, so the JSON column is seen as changed
+            invoice.attachments = [*invoice.attachments, *added]
         for column, value in projection.items():
             setattr(invoice, column, value)
         self._add_change(

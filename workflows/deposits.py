@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from workflows.invoice_actions import ControlSettings, Deadlines
+from workflows.invoice_actions import Attachment, ControlSettings, Deadlines
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,6 @@ class InvoiceInput:
     cpu_task_queue: str = "chaine-cpu"
     deadlines: Deadlines = field(default_factory=Deadlines)
     control: ControlSettings = field(default_factory=ControlSettings)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A supporting file deposited beside the invoice, stored as a blob."""
-
-    sha256: str
-    size: int
-    media_type: str
-    filename: str | None = None
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,8 @@ class InvoiceWorkflow:
                 changes.update(self._interest_on(request.paid_on))
             if action is Action.REROUTE:
                 changes.update(await self._reroute_to(request))
+            if request.attachments:
+                changes["attachments_added"] = request.attachments
             self._clock = clock
             if action in (Action.CONTROL_APPROVE, Action.CONTROL_REJECT):
                 self._awaiting_control = False

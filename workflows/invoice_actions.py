@@ -11,6 +11,16 @@ from invoicing.control_plan import ControlDecision
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A supporting file sent with an invoice or an action, stored as a blob."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class Deadlines:
     """The legal durations an invoice runs on, from settings (workflows read no settings)."""
 
@@ -67,6 +77,7 @@ class ActionRequest:
     paid_on: date | None = None  # MARK_PAID
     buyer_siret: str | None = None  # REROUTE: the structure the invoice goes to
     service_code: str | None = None  # REROUTE: the service it goes to
+    attachments: list[Attachment] = field(default_factory=list)  # COMPLETE: what was missing
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class TransitionRecord:
     control: dict[str, Any] | None = None
     buyer_siret: str | None = None
     service_code: str | None = None
+    attachments_added: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,12 @@ from store.idempotency import IdempotencyRepository
 from store.invoices import InvoiceRepository
 from store.models import Invoice
 from workflows.deposits import (
-    Attachment,
     DepositOutcome,
     DepositRequest,
     FileValidation,
     ValidateInput,
 )
+from workflows.invoice_actions import Attachment
 from workflows.invoice_client import PendingDeposit, deposit_invoice, invoice_process
 from workflows.validation import ValidationWorkflow
 

@@ -11,22 +11,33 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from api.deps import CurrentPrincipal, SessionDep, TemporalDep, require_json
+from api.deps import (
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    UnsupportedMediaType,
+    require_json,
+)
 from api.problems import problem
-from api.routes.invoices import InvoiceId, visible_invoice
+from api.routes.invoices import MAX_ATTACHMENTS, InvoiceId, visible_invoice
 from api.schemas import RequestModel, ResponseModel
 from api.temporal_errors import temporal_unavailable
+from api.uploads import media_type_of, store_upload
+from core.errors import ErrorCode, InvalidInput
+from core.principals import Principal
 from invoicing.deadlines import PARIS
 from invoicing.statuses import InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
+from store.models import Invoice
 from workflows.invoice import InvoiceWorkflow
-from workflows.invoice_actions import ActionRequest
+from workflows.invoice_actions import ActionRequest, Attachment
 
 router = APIRouter(prefix="/v1", tags=["invoice lifecycle"])
 
@@ -107,7 +118,6 @@ async def act(
 ) -> JSONResponse:
     """Answered at once by the invoice's workflow with the new status."""
     invoice = await visible_invoice(session, principal, invoice_id)
-    handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
     request = ActionRequest(
         action=body.action.value,
         role=principal.role.value,
@@ -119,13 +129,72 @@ async def act(
         buyer_siret=body.buyer_siret,
         service_code=body.service_code,
     )
+    return await _send(temporal, invoice, request, principal)
+
+
+_COMPLETION_FORM = {
+    "type": "object",
+    "properties": {
+        "comment": {"type": "string", "maxLength": 2000},
+        "attachments": {"type": "array", "items": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+@router.post(
+    "/invoices/{invoice_id}/complete",
+    response_model=ActionDone,
+    summary="Complete a suspended invoice with what was missing (supplier)",
+    openapi_extra={
+        "requestBody": {"content": {"multipart/form-data": {"schema": _COMPLETION_FORM}}}
+    },
+)
+async def complete(
+    invoice_id: InvoiceId,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """COMPLETE with a comment and the missing documents; the payment deadline restarts."""
+    if media_type_of(request.headers.get("content-type")) != "multipart/form-data":
+        raise UnsupportedMediaType("send the completion as multipart/form-data")
+    invoice = await visible_invoice(session, principal, invoice_id)
+    form = await request.form(max_files=MAX_ATTACHMENTS, max_fields=MAX_ATTACHMENTS + 1)
+    comment = form.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        raise InvalidInput(ErrorCode.VALIDATION_FAILED, "comment: 2,000 characters at most")
+    blobs = request.app.state.blobs
+    stored = [
+        await store_upload(part, blobs, settings.upload_max_bytes)
+        for part in form.getlist("attachments")
+        if not isinstance(part, str)
+    ]
+    action = ActionRequest(
+        action=Action.COMPLETE.value,
+        role=principal.role.value,
+        actor=principal.client_id,
+        comment=comment,
+        attachments=[
+            Attachment(u.blob.sha256, u.blob.size, u.media_type, u.filename) for u in stored
+        ],
+    )
+    return await _send(temporal, invoice, action, principal)
+
+
+async def _send(
+    temporal: TemporalDep, invoice: Invoice, request: ActionRequest, principal: Principal
+) -> JSONResponse:
+    """The action as an Update of the invoice's workflow: its answer, or its refusal."""
+    handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
     try:
         async with temporal_unavailable():
             outcome = await handle.execute_update(InvoiceWorkflow.act, request)
     except WorkflowUpdateFailedError as error:
         return _refused(error)
     done = ActionDone(
-        id=invoice_id,
+        id=invoice.id,
         status=outcome.status,
         due_at=outcome.due_at,
         allowed_actions=[

@@ -173,8 +173,18 @@ async def test_ten_days_of_suspension_move_the_due_date_by_ten_days(parties: Par
     assert suspended["due_at"] is None
     assert (await parties.deadline())["suspended_since"] is not None
     await parties.skip(timedelta(days=10))
-    completed = await parties.ok(parties.supplier, "COMPLETE", comment="pièce jointe")
+    order = "%PDF-1.4 bon de commande".encode()
+    response = await parties.supplier.post(
+        f"{parties.location}/complete",
+        data={"comment": "bon de commande joint"},
+        files={"attachments": ("commande.pdf", order, "application/pdf")},
+    )
+    assert response.status_code == 200, response.text
+    completed = response.json()
     assert completed["status"] == "COMPLETEE"
+    invoice = await parties.invoice()
+    assert [a["filename"] for a in invoice["attachments"]] == ["commande.pdf"]
+    assert invoice["history"][-1]["comment"] == "bon de commande joint"
     moved = datetime.fromisoformat(completed["due_at"]) - first_due
     assert timedelta(days=10) <= moved < timedelta(days=10, minutes=5)
     second = await parties.act(parties.buyer, "SUSPEND", reason="MISSING_DOCUMENT")
