@@ -118,14 +118,14 @@ class InvoiceStoreActivities:
             service_done_presumed=record.service_done_presumed,
         )
         rejected = record.status == InvoiceStatus.REJETEE
-        statuses = [
-            (status, lifecycle_code(InvoiceStatus(status), rejected_at_intake=rejected))
-            for status in record.statuses
-        ]
+        statuses = []
+        for status in record.statuses:
+            code = lifecycle_code(InvoiceStatus(status), rejected_at_intake=rejected)
+            statuses.append((status, code.value if code else None))
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).add_deposit(
                 invoice,
-                [(s, str(c) if c else None) for s, c in statuses],
+                statuses,
                 actor=request.depositor,
                 at=request.received_at,
             )

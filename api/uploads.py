@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from core.errors import ChaineError, ErrorCode
 from store.blobs import BlobRef, BlobStore
+from workflows.invoice_actions import Attachment
 
 INVOICE_MEDIA_TYPES = {"application/xml", "text/xml", "application/pdf"}
 
@@ -74,6 +75,18 @@ async def store_body(request: Request, blobs: BlobStore, max_bytes: int) -> Blob
         return await blobs.put_async(chunks, max_bytes)
     except zlib.error as exc:
         raise UnsupportedEncoding(f"the gzip body is corrupt: {exc}") from None
+
+
+async def store_attachments(form: FormData, blobs: BlobStore, max_bytes: int) -> list[Attachment]:
+    """Store the files of the multipart part `attachments` (supporting documents)."""
+    attachments = []
+    for part in form.getlist("attachments"):
+        if not isinstance(part, str):
+            stored = await store_upload(part, blobs, max_bytes)
+            attachments.append(
+                Attachment(stored.blob.sha256, stored.blob.size, stored.media_type, stored.filename)
+            )
+    return attachments
 
 
 async def store_upload(upload: UploadFile, blobs: BlobStore, max_bytes: int) -> StoredUpload:

@@ -309,7 +309,10 @@ class InvoiceWorkflow:
     def _check(self, request: ActionRequest) -> tuple[Action, Actor]:
         if self._status is None:
             raise ApplicationError(
-                "the invoice is not deposited yet", type="INVOICE_NOT_FOUND", non_retryable=True
+                "the invoice is not deposited yet",
+                {"http_status": 404},
+                type="INVOICE_NOT_FOUND",
+                non_retryable=True,
             )
         action, actor = Action(request.action), Role(request.role)
         next_status(self._status, action, actor)

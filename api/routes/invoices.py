@@ -22,7 +22,14 @@ from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep, req
 from api.problems import problem
 from api.schemas import ResponseModel
 from api.temporal_errors import temporal_unavailable
-from api.uploads import INVOICE_MEDIA_TYPES, StoredUpload, media_type_of, store_body, store_upload
+from api.uploads import (
+    INVOICE_MEDIA_TYPES,
+    StoredUpload,
+    media_type_of,
+    store_attachments,
+    store_body,
+    store_upload,
+)
 from core.config import Settings
 from core.errors import ChaineError, ErrorCode
 from core.principals import Principal, Role
@@ -129,7 +136,7 @@ Blobs = Annotated[BlobStore, Depends(_blobs)]
 
 async def _receive(
     request: Request, blobs: BlobStore, settings: Settings
-) -> tuple[StoredUpload, list[StoredUpload]]:
+) -> tuple[StoredUpload, list[Attachment]]:
     """Store the invoice file of a raw or multipart body, and the multipart attachments."""
     media_type = media_type_of(request.headers.get("content-type"))
     if media_type in INVOICE_MEDIA_TYPES:
@@ -140,11 +147,7 @@ async def _receive(
         upload = form.get("invoice")
         if upload is None or isinstance(upload, str):
             raise UnsupportedInvoiceMedia("a multipart deposit carries the file in part 'invoice'")
-        attachments = [
-            await store_upload(part, blobs, settings.upload_max_bytes)
-            for part in form.getlist("attachments")
-            if not isinstance(part, str)
-        ]
+        attachments = await store_attachments(form, blobs, settings.upload_max_bytes)
         return await store_upload(upload, blobs, settings.upload_max_bytes), attachments
     raise UnsupportedInvoiceMedia(
         "send the invoice as application/xml, application/pdf or multipart/form-data, "
@@ -219,7 +222,7 @@ async def post_invoice(
     received_at = datetime.now(UTC)
     upload, attachments = await _receive(request, blobs, settings)
     request_sha256 = hashlib.sha256(
-        " ".join(u.blob.sha256 for u in (upload, *attachments)).encode()
+        " ".join([upload.blob.sha256, *(a.sha256 for a in attachments)]).encode()
     ).hexdigest()
     since = received_at - settings.idempotency_retention
     if idempotency_key:
@@ -244,9 +247,7 @@ async def post_invoice(
         depositor=principal.client_id,
         received_at=received_at,
         filename=upload.filename,
-        attachments=[
-            Attachment(a.blob.sha256, a.blob.size, a.media_type, a.filename) for a in attachments
-        ],
+        attachments=attachments,
     )
     async with temporal_unavailable():
         outcome = await deposit_invoice(

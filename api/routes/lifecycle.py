@@ -29,7 +29,7 @@ from api.problems import problem
 from api.routes.invoices import MAX_ATTACHMENTS, InvoiceId, visible_invoice
 from api.schemas import RequestModel, ResponseModel
 from api.temporal_errors import temporal_unavailable
-from api.uploads import media_type_of, store_upload
+from api.uploads import media_type_of, store_attachments
 from core.errors import ErrorCode, InvalidInput
 from core.principals import Principal
 from invoicing.deadlines import PARIS
@@ -37,7 +37,7 @@ from invoicing.statuses import InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
 from store.models import Invoice
 from workflows.invoice import InvoiceWorkflow
-from workflows.invoice_actions import ActionRequest, Attachment
+from workflows.invoice_actions import ActionRequest
 
 router = APIRouter(prefix="/v1", tags=["invoice lifecycle"])
 
@@ -165,20 +165,13 @@ async def complete(
     comment = form.get("comment")
     if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
         raise InvalidInput(ErrorCode.VALIDATION_FAILED, "comment: 2,000 characters at most")
-    blobs = request.app.state.blobs
-    stored = [
-        await store_upload(part, blobs, settings.upload_max_bytes)
-        for part in form.getlist("attachments")
-        if not isinstance(part, str)
-    ]
+    attachments = await store_attachments(form, request.app.state.blobs, settings.upload_max_bytes)
     action = ActionRequest(
         action=Action.COMPLETE.value,
         role=principal.role.value,
         actor=principal.client_id,
         comment=comment,
-        attachments=[
-            Attachment(u.blob.sha256, u.blob.size, u.media_type, u.filename) for u in stored
-        ],
+        attachments=attachments,
     )
     return await _send(temporal, invoice, action, principal)
 

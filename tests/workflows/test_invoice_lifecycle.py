@@ -173,7 +173,7 @@ async def test_ten_days_of_suspension_move_the_due_date_by_ten_days(parties: Par
     assert suspended["due_at"] is None
     assert (await parties.deadline())["suspended_since"] is not None
     await parties.skip(timedelta(days=10))
-    order = "%PDF-1.4 bon de commande".encode()
+    order = b"%PDF-1.4 bon de commande"
     response = await parties.supplier.post(
         f"{parties.location}/complete",
         data={"comment": "bon de commande joint"},
