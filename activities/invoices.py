@@ -49,11 +49,19 @@ class InvoiceStoreActivities:
             structure = (
                 await self._structure(directory, keys.buyer_siret) if keys.buyer_siret else None
             )
-            duplicate = await InvoiceRepository(session).live_with_number(
+            invoices = InvoiceRepository(session)
+            duplicate = await invoices.live_with_number(
                 check.seller_key,
                 keys.number,
                 keys.issue_date.year if keys.issue_date else None,
                 excluding=check.invoice_id,
+            )
+            credited = (
+                await invoices.credited_by(
+                    check.seller_key, keys.preceding_number, excluding=check.invoice_id
+                )
+                if keys.preceding_number
+                else None
             )
             commitment = (
                 await CommitmentRepository(session).get(keys.commitment_number)
@@ -67,8 +75,10 @@ class InvoiceStoreActivities:
                 keys.service_code,
                 keys.commitment_number,
                 keys.iban,
+                keys.type_code,
+                keys.preceding_number,
             ),
-            DirectoryFacts(structure, duplicate),
+            DirectoryFacts(structure, duplicate, credited),
         )
         return PlatformOutcome(
             findings=[
@@ -123,6 +133,11 @@ class InvoiceStoreActivities:
             code = lifecycle_code(InvoiceStatus(status), rejected_at_intake=rejected)
             statuses.append((status, code.value if code else None))
         async with transaction(self.sessions) as session:
+            preceding = record.keys.preceding_number if record.keys else None
+            if preceding and not rejected:
+                invoice.credited_invoice_id = await InvoiceRepository(session).credited_by(
+                    record.seller_key, preceding, excluding=record.invoice_id
+                )
             return await InvoiceRepository(session).add_deposit(
                 invoice,
                 statuses,
@@ -253,6 +268,7 @@ def _key_columns(keys: RoutingKeys) -> dict[str, object]:
         "buyer_name": keys.buyer_name,
         "service_code": keys.service_code,
         "commitment_number": keys.commitment_number,
+        "payee_iban": keys.iban,
         "total_without_vat": _decimal(keys.total_without_vat),
         "total_vat": _decimal(keys.total_vat),
         "total_with_vat": _decimal(keys.total_with_vat),

@@ -61,6 +61,9 @@ def routing_keys(invoice: Invoice) -> RoutingKeys:
         total_vat=_text(totals.tax_amount),
         total_with_vat=_text(totals.tax_inclusive_amount),
         amount_due=_text(totals.payable_amount),
+        preceding_number=(
+            invoice.preceding_invoices[0].number if invoice.preceding_invoices else None
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
+from api.mailer import Mailer
 from api.middleware import (
     BodyLimitMiddleware,
     HttpMetrics,
@@ -25,9 +26,16 @@ from api.routes import (
     invoices,
     lifecycle,
     me,
+    notifications,
     oauth,
+    ops,
+    payments,
+    signatures,
+    threads,
+    webhooks,
 )
 from core.config import Settings
+from signatures.policy import policy_from_settings
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
 from workflows.data_converter import DATA_CONVERTER
@@ -48,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_async_engine(settings.effective_database_url)
         app.state.sessions = make_sessionmaker(engine)
+        app.state.mailer = Mailer.from_settings(settings, app.state.sessions)
         app.state.temporal = await Client.connect(
             settings.effective_temporal_address,
             namespace=settings.temporal_namespace,
@@ -57,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.mailer.close(grace=settings.smtp_timeout.total_seconds())
             await engine.dispose()
 
     app = FastAPI(
@@ -71,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.token_key = settings.token_key()
     app.state.metrics_registry = CollectorRegistry()
     app.state.blobs = BlobStore(settings.effective_blob_dir)
+    app.state.signature_policy = policy_from_settings(settings)
     install_problem_handlers(app)
 
     app.include_router(health.router)
@@ -84,6 +95,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(flows.router)
     app.include_router(events.router)
+    app.include_router(signatures.router)
+    app.include_router(ops.router)
+    app.include_router(webhooks.router)
+    app.include_router(notifications.router)
+    app.include_router(threads.router)
+    app.include_router(payments.router)
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
     # carries a request id and is counted.

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ChaineError, ErrorCode, InvalidInput
 from core.principals import Principal, Role
-from directory.identifiers import check_siret
+from directory.csv_layouts import EMAIL_MAX_LENGTH
+from directory.identifiers import check_email, check_siret
 from store.clients import ClientRepository
 
 ISSUER = "chaine"
@@ -88,12 +89,18 @@ def principal_from_token(token: str, key: bytes) -> Principal:
 
 
 async def register_client(
-    session: AsyncSession, role: Role, sirets: list[str], name: str
+    session: AsyncSession, role: Role, sirets: list[str], name: str, email: str | None = None
 ) -> tuple[str, str]:
-    """Create a client bound to `role` and valid `sirets`; return its id and one-time secret."""
+    """Create a client bound to `role` and valid `sirets`, with the address its notifications
+    are emailed to, if any; return its id and one-time secret."""
     checked = [check_siret(s) for s in sirets]
     if role is not Role.OPS and not checked:
         raise InvalidInput(ErrorCode.SIRET_INVALID, f"a {role} client acts for at least one SIRET")
+    address = check_email(email) if email is not None else None
+    if address is not None and len(address) > EMAIL_MAX_LENGTH:
+        raise InvalidInput(ErrorCode.EMAIL_INVALID, f"longer than {EMAIL_MAX_LENGTH} characters")
     client_id, secret = new_client_credentials()
-    await ClientRepository(session).add(client_id, hash_secret(secret), role, checked, name)
+    await ClientRepository(session).add(
+        client_id, hash_secret(secret), role, checked, name, address
+    )
     return client_id, secret

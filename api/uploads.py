@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from store.blobs import BlobRef, BlobStore
 from workflows.invoice_actions import Attachment
 
 INVOICE_MEDIA_TYPES = {"application/xml", "text/xml", "application/pdf"}
+_UNSAFE_FILENAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class UnsupportedEncoding(ChaineError):
@@ -37,6 +39,11 @@ class StoredUpload:
     blob: BlobRef
     media_type: str
     filename: str | None
+
+
+def download_filename(name: str | None, fallback: str) -> str:
+    """A file name safe in a `Content-Disposition` header (others become `_`), or `fallback`."""
+    return _UNSAFE_FILENAME_CHARACTERS.sub("_", name or "") or fallback
 
 
 def media_type_of(value: str | None) -> str:

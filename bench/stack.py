@@ -36,6 +36,7 @@ class Stack:
     url: str
     temporal_address: str
     auth: dict[str, dict[str, str]]  # role -> Authorization header
+    database_url: str
 
 
 def chaine(env: dict[str, str], *args: str) -> str:
@@ -84,7 +85,9 @@ def _print_errors(log: Path) -> None:
 
 
 @asynccontextmanager
-async def running_stack(clients: list[tuple[str, str]]) -> AsyncIterator[Stack]:
+async def running_stack(
+    clients: list[tuple[str, str]], extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
     """`chaine up` with one client per (role, SIRET), rate limits out of the way."""
     with tempfile.TemporaryDirectory() as var:
         api_port, temporal_port, ui_port = free_ports(3)
@@ -97,6 +100,7 @@ async def running_stack(clients: list[tuple[str, str]]) -> AsyncIterator[Stack]:
             "CHAINE_LOG_LEVEL": "WARNING",
             "CHAINE_RATE_LIMIT_PER_SECOND": "10000",
             "CHAINE_RATE_LIMIT_BURST": "10000",
+            **(extra_env or {}),
         }
         env.pop("CHAINE_DATABASE_URL", None)
         env.pop("CHAINE_TEMPORAL_ADDRESS", None)
@@ -126,7 +130,8 @@ async def running_stack(clients: list[tuple[str, str]]) -> AsyncIterator[Stack]:
             await _wait_ready(url)
             async with httpx.AsyncClient(base_url=url) as client:
                 auth = {role: await _header(client, c) for role, c in credentials.items()}
-            yield Stack(url, f"127.0.0.1:{temporal_port}", auth)
+            database = f"sqlite:///{Path(var) / 'chaine.db'}"
+            yield Stack(url, f"127.0.0.1:{temporal_port}", auth, database)
         finally:
             os.killpg(stack.pid, signal.SIGINT)
             stack.wait(timeout=60)

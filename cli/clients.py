@@ -17,12 +17,14 @@ from store.migrate import upgrade
 app = typer.Typer(help="API clients and their roles.", no_args_is_help=True)
 
 
-async def _create(database_url: str, role: Role, sirets: list[str], name: str) -> tuple[str, str]:
+async def _create(
+    database_url: str, role: Role, sirets: list[str], name: str, email: str | None
+) -> tuple[str, str]:
     upgrade(database_url)
     engine = make_async_engine(database_url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
-            return await register_client(session, role, sirets, name)
+            return await register_client(session, role, sirets, name, email)
     finally:
         await engine.dispose()
 
@@ -34,12 +36,15 @@ def create(
         list[str] | None, typer.Option(help="A SIRET the client acts for (repeatable).")
     ] = None,
     name: Annotated[str, typer.Option(help="A label for people.")] = "",
+    email: Annotated[
+        str | None, typer.Option(help="Where its notifications are emailed (CHAINE_SMTP_URL).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a client; its secret is printed once and only its hash is kept."""
     settings = load_settings()
     client_id, secret = asyncio.run(
-        _create(settings.effective_database_url, role, siret or [], name or role.value)
+        _create(settings.effective_database_url, role, siret or [], name or role.value, email)
     )
     if as_json:
         typer.echo(
@@ -49,6 +54,7 @@ def create(
                     "client_secret": secret,
                     "role": role.value,
                     "sirets": siret or [],
+                    "email": email,
                 }
             )
         )

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from api.app import create_app
-from cli import clients, db, directory, edi, flows
+from cli import clients, db, directory, edi, flows, ops, payments
 from cli.settings import command_settings
 from cli.up import run_up
 from core.config import SettingsError
@@ -46,6 +46,8 @@ app.add_typer(directory.commitments_app, name="commitments")
 app.add_typer(clients.app, name="clients")
 app.add_typer(flows.app, name="flows")
 app.add_typer(edi.app, name="edi")
+app.add_typer(ops.app, name="ops")
+app.add_typer(payments.app, name="payments")
 
 
 @app.command()
@@ -59,7 +61,10 @@ def up(
 @app.command()
 def worker() -> None:
     """Run the workers of both task queues until SIGINT or SIGTERM."""
-    asyncio.run(run_workers(command_settings()))
+    try:
+        asyncio.run(run_workers(command_settings()))
+    except KeyboardInterrupt:  # Ctrl-C before the workers polled: nothing to finish
+        raise typer.Exit(130) from None
 
 
 @app.command("api")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ChaineError, ErrorCode
@@ -22,6 +22,8 @@ from core.errors import ChaineError, ErrorCode
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+SMTP_SCHEMES = ("smtp://", "smtps://", "smtp+starttls://")
+SECRET_FIELDS = frozenset({"smtp_url", "seal_passphrase"})  # never echoed in errors
 
 
 class LogFormat(StrEnum):
@@ -29,6 +31,23 @@ class LogFormat(StrEnum):
 
     JSON = "json"
     TEXT = "text"
+
+
+class PainVersion(StrEnum):
+    """The SEPA credit transfer initiation message version banks accept."""
+
+    V09 = "001.001.09"  # EPC rulebook 2019 and later
+    V03 = "001.001.03"  # older bank channels
+
+
+class PayingAccount(BaseModel):
+    """A public accountant's account that pays the commitments of one paying service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iban: str = Field(min_length=15, max_length=34)
+    bic: str | None = Field(None, max_length=11)
+    name: str | None = Field(None, max_length=70)  # default: `payment_debtor_name`
 
 
 class Settings(BaseSettings):
@@ -93,6 +112,70 @@ class Settings(BaseSettings):
     # CCAG Travaux: the project manager (MOE) validates a works statement within 15 days.
     moe_validation: timedelta = Field(timedelta(days=15), gt=timedelta(0))
 
+    # Outbound requests to addresses Chaîne did not choose (certificate links, webhooks):
+    # hosts (`host` or `host:port`, comma-separated) exempt from the public-address rule.
+    outbound_allowed_hosts: str = Field(
+        "", description="Loopback or private peers allowed in development and tests."
+    )
+    # Signature validation policy (see README "Signatures").
+    signature_trust_dir: Path | None = Field(
+        None, description="Directory of trust anchor certificates (PEM or DER)."
+    )
+    signature_trusted_list: Path | None = Field(
+        None, description="EU trusted list (ETSI TS 119 612) snapshot, verified beforehand."
+    )
+    signature_fetching: bool = Field(
+        False, description="Fetch missing revocation data and certificates online."
+    )
+    signature_fetch_timeout: timedelta = Field(timedelta(seconds=5), gt=timedelta(0))
+    signature_fetch_max_bytes: int = Field(2 * 1024 * 1024, gt=0, le=2**30)
+    signature_max_pdf_objects: int = Field(200_000, gt=0)
+    # Chaîne's own seal: a PKCS#12 key and certificate, and a timestamp authority.
+    seal_pkcs12: Path | None = Field(
+        None, description="Seal key and certificate; unset = a development seal in var_dir."
+    )
+    seal_passphrase: SecretStr | None = None
+    seal_tsa_url: str | None = Field(None, description="RFC 3161 timestamp authority URL.")
+
+    # Status callbacks (webhooks): retried with exponential backoff for the retry window,
+    # then dead-lettered; an endpoint failing for `callback_disable_after` is disabled.
+    callback_retry_window: timedelta = Field(timedelta(days=3), gt=timedelta(0))
+    callback_disable_after: timedelta = Field(timedelta(days=5), gt=timedelta(0))
+    callback_timeout: timedelta = Field(timedelta(seconds=10), gt=timedelta(0))
+    callback_max_response_bytes: int = Field(64 * 1024, gt=0, le=2**24)
+    callback_secret_overlap: timedelta = Field(
+        timedelta(hours=24), ge=timedelta(0), description="Old secret still signs after rotation."
+    )
+    # Payment runs: a daily run (Europe/Paris time), the SEPA file version, the paying account.
+    payment_run_at: time = Field(time(7, 0), description="Daily payment run, Paris time.")
+    payment_pain_version: PainVersion = PainVersion.V09
+    payment_debtor_name: str = Field("DRFIP - Comptable public", min_length=1, max_length=70)
+    payment_debtor_iban: str = Field("FR7630001007941234567890185", min_length=15, max_length=34)
+    payment_debtor_bic: str | None = Field("BDFEFRPPCCT", max_length=11)
+    payment_accounts: dict[str, PayingAccount] = Field(
+        default_factory=dict,
+        description='JSON: the account of each paying service, {"SERVICE": {"iban": …}}.',
+    )
+    # Operator tools: when a workflow counts as stuck.
+    ops_stuck_attempts: int = Field(5, ge=1, description="Activity attempts before it is stuck.")
+    ops_stuck_waiting: timedelta = Field(
+        timedelta(days=15), gt=timedelta(0), description="Waiting on people longer than this."
+    )
+
+    # Email copies of notifications (message threads): unset = no email.
+    smtp_url: SecretStr | None = Field(
+        None, description="smtp://, smtps:// or smtp+starttls://[user:password@]host[:port]"
+    )
+    smtp_from: str = Field("chaine@localhost", min_length=3, max_length=254)
+    smtp_timeout: timedelta = Field(timedelta(seconds=10), gt=timedelta(0))
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_smtp(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(SMTP_SCHEMES):
+            raise ValueError("must be a smtp://, smtps:// or smtp+starttls:// URL")
+        return url
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, url: str | None) -> str | None:
@@ -114,6 +197,20 @@ class Settings(BaseSettings):
     def effective_temporal_address(self) -> str:
         """The Temporal frontend to reach: the cluster's, or the embedded dev server's."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def paying_accounts(self) -> dict[str, tuple[str, str, str | None]]:
+        """Each paying service's account as (name, IBAN, BIC)."""
+        return {
+            service: (account.name or self.payment_debtor_name, account.iban, account.bic)
+            for service, account in self.payment_accounts.items()
+        }
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """`outbound_allowed_hosts` as a set of lower-case `host` / `host:port` entries."""
+        return frozenset(
+            host.strip().lower() for host in self.outbound_allowed_hosts.split(",") if host.strip()
+        )
 
     @property
     def effective_public_url(self) -> str:
@@ -151,7 +248,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = [
             f"CHAINE_{str(err['loc'][0]).upper()}: {err['msg']}"
-            + (f" (got {err['input']!r})" if isinstance(err.get("input"), str | int) else "")
+            + (
+                f" (got {err['input']!r})"
+                if isinstance(err.get("input"), str | int) and err["loc"][0] not in SECRET_FIELDS
+                else ""
+            )
             for err in exc.errors()
         ]
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

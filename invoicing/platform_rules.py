@@ -13,6 +13,7 @@ from enum import StrEnum
 from core.errors import InvalidInput
 from directory.identifiers import check_iban, check_siret
 from directory.records import StructureRecord
+from invoicing.model import CREDIT_NOTE_TYPE_CODES
 
 
 class PlatformRule(StrEnum):
@@ -29,6 +30,8 @@ class PlatformRule(StrEnum):
     SELLER_SIRET_INVALID = "PF-SELLER-SIRET-INVALID"
     BANK_ACCOUNT_INVALID = "PF-BANK-ACCOUNT-INVALID"
     DUPLICATE = "PF-DUPLICATE"
+    CREDITED_INVOICE_MISSING = "PF-CREDITED-INVOICE-MISSING"
+    CREDITED_INVOICE_UNKNOWN = "PF-CREDITED-INVOICE-UNKNOWN"
 
 
 RULE_TEXTS = {
@@ -43,7 +46,17 @@ RULE_TEXTS = {
     PlatformRule.SELLER_SIRET_INVALID: "The seller's SIRET fails its check digit.",
     PlatformRule.BANK_ACCOUNT_INVALID: "The payee's IBAN (BT-84) is not valid.",
     PlatformRule.DUPLICATE: "This seller already deposited this number this year.",
+    PlatformRule.CREDITED_INVOICE_MISSING: (
+        "A credit note or corrective invoice names the invoice it corrects (BT-25)."
+    ),
+    PlatformRule.CREDITED_INVOICE_UNKNOWN: (
+        "The invoice of BT-25 is not one this seller deposited (or it was rejected)."
+    ),
 }
+
+# Documents that correct an earlier invoice and must say which (BG-3): credit notes and
+# the corrective invoice (UNTDID 1001 code 384).
+CORRECTING_TYPE_CODES = CREDIT_NOTE_TYPE_CODES | {"384"}
 
 
 @dataclass(frozen=True)
@@ -55,14 +68,17 @@ class InvoiceFacts:
     service_code: str | None
     commitment_number: str | None
     iban: str | None
+    type_code: str | None = None
+    preceding_number: str | None = None
 
 
 @dataclass(frozen=True)
 class DirectoryFacts:
-    """What the rules need from the platform: the buyer's structure, an earlier invoice."""
+    """What the rules need from the platform: the buyer's structure, earlier invoices."""
 
     structure: StructureRecord | None
     duplicate_of: str | None
+    credited_invoice: str | None = None  # the live invoice BT-25 names, if any
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,15 @@ def check_platform_rules(invoice: InvoiceFacts, facts: DirectoryFacts) -> list[P
         found.extend(_routing(invoice, facts.structure))
     if facts.duplicate_of:
         found.append(_finding(PlatformRule.DUPLICATE, "BT-1", f"(invoice {facts.duplicate_of})"))
+    if invoice.type_code in CORRECTING_TYPE_CODES:
+        if not invoice.preceding_number:
+            found.append(_finding(PlatformRule.CREDITED_INVOICE_MISSING, "BT-25"))
+        elif facts.credited_invoice is None:
+            found.append(
+                _finding(
+                    PlatformRule.CREDITED_INVOICE_UNKNOWN, "BT-25", f"({invoice.preceding_number})"
+                )
+            )
     return found
 
 

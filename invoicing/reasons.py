@@ -102,6 +102,36 @@ class AccountantRejectionReason(CodedReason):
     OTHER = "OTHER", "Autre motif", "Other reason"
 
 
+class BankReturnReason(CodedReason):
+    """Why a bank rejected or returned a transfer: ISO 20022 external status/return reasons
+    as SEPA banks use them (EPC guidance on R-transactions)."""
+
+    AC01 = "AC01", "Numéro de compte erroné", "Incorrect account number"
+    AC04 = "AC04", "Compte clôturé", "Closed account"
+    AC06 = "AC06", "Compte bloqué", "Blocked account"
+    AC13 = "AC13", "Type de compte invalide", "Invalid debtor account type"
+    AG01 = "AG01", "Opération interdite sur ce compte", "Transaction forbidden"
+    AG02 = "AG02", "Code opération invalide", "Invalid bank operation code"
+    AM04 = "AM04", "Provision insuffisante", "Insufficient funds"
+    AM05 = "AM05", "Opération en double", "Duplication"
+    BE04 = "BE04", "Adresse du créancier manquante", "Missing creditor address"
+    BE05 = "BE05", "Partie non reconnue", "Unrecognised initiating party"
+    CNOR = "CNOR", "Banque du créancier injoignable", "Creditor bank not registered"
+    DNOR = "DNOR", "Banque du débiteur injoignable", "Debtor bank not registered"
+    DUPL = "DUPL", "Paiement en double", "Duplicate payment"
+    FF01 = "FF01", "Format de fichier invalide", "Invalid file format"
+    MD07 = "MD07", "Bénéficiaire décédé", "End customer deceased"
+    MS02 = "MS02", "Refus du créancier", "Refused by the creditor"
+    MS03 = "MS03", "Motif non communiqué", "Reason not specified"
+    RC01 = "RC01", "BIC erroné", "Incorrect BIC"
+    RR01 = "RR01", "Identification du débiteur manquante", "Missing debtor account or id"
+    RR02 = "RR02", "Nom ou adresse du débiteur manquant", "Missing debtor name or address"
+    RR03 = "RR03", "Nom ou adresse du créancier manquant", "Missing creditor name or address"
+    RR04 = "RR04", "Motif réglementaire", "Regulatory reason"
+    TM01 = "TM01", "Hors délai", "Cut-off time exceeded"
+    NARR = "NARR", "Autre motif (voir commentaire)", "Other reason (see comment)"
+
+
 REASONS: dict[Action, type[CodedReason]] = {
     Action.REJECT: RejectionReason,
     Action.MOE_REFUSE: RejectionReason,
@@ -109,6 +139,7 @@ REASONS: dict[Action, type[CodedReason]] = {
     Action.RECYCLE: RecyclingReason,
     Action.ACCOUNTANT_REJECT: AccountantRejectionReason,
     Action.CONTROL_REJECT: AccountantRejectionReason,
+    Action.PAYMENT_REJECTED: BankReturnReason,
 }
 """The actions that need a coded reason, and the list each takes it from."""
 

@@ -72,6 +72,7 @@ class Action(StrEnum):
     ACCOUNT = "ACCOUNT"
     PAYMENT_ISSUED = "PAYMENT_ISSUED"  # transfer sent
     MARK_PAID = "MARK_PAID"  # payment confirmed, with its date
+    PAYMENT_REJECTED = "PAYMENT_REJECTED"  # the bank returned the transfer, with its reason
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _row(Action.ACCOUNT, {_S.MISE_A_DISPOSITION_COMPTABLE}, _S.COMPTABILISEE, {Role.ACCOUNTANT}),
     _row(Action.PAYMENT_ISSUED, {_S.COMPTABILISEE}, _S.MISE_EN_PAIEMENT, {Role.ACCOUNTANT, SYSTEM}),
     _row(Action.MARK_PAID, {_S.MISE_EN_PAIEMENT}, _S.PAYEE, {Role.ACCOUNTANT, SYSTEM}),
+    # A transfer the bank rejects or returns (closed account...): back to the accountant,
+    # whose next payment run pays it again once the supplier's bank details are fixed.
+    _row(Action.PAYMENT_REJECTED, {_S.MISE_EN_PAIEMENT}, _S.COMPTABILISEE, {SYSTEM}),
 )
 
 _ROW_OF = {row.action: row for row in TRANSITIONS}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +18,13 @@ class ClientRepository:
         self.session = session
 
     async def add(
-        self, client_id: str, secret_hash: str, role: Role, sirets: list[str], name: str
+        self,
+        client_id: str,
+        secret_hash: str,
+        role: Role,
+        sirets: list[str],
+        name: str,
+        email: str | None = None,
     ) -> ApiClient:
         """Record a new client."""
         client = ApiClient(
@@ -24,6 +32,7 @@ class ClientRepository:
             secret_hash=secret_hash,
             role=role.value,
             name=name,
+            email=email,
             sirets=[ApiClientSiret(siret=s) for s in dict.fromkeys(sirets)],
         )
         self.session.add(client)
@@ -34,6 +43,21 @@ class ClientRepository:
         """The active client with this id, if any."""
         return await self.session.scalar(
             select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.active)
+        )
+
+    async def acting_for(self, siret: str, roles: Iterable[Role]) -> list[ApiClient]:
+        """The active clients of these roles bound to `siret`, by client id."""
+        return list(
+            await self.session.scalars(
+                select(ApiClient)
+                .join(ApiClientSiret, ApiClientSiret.client_pk == ApiClient.id)
+                .where(
+                    ApiClientSiret.siret == siret,
+                    ApiClient.active,
+                    ApiClient.role.in_(sorted(r.value for r in roles)),
+                )
+                .order_by(ApiClient.client_id)
+            )
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -154,6 +154,29 @@ class InvoiceRepository:
             .limit(1)
         )
 
+    async def credited_by(self, seller_key: str, number: str, excluding: str) -> str | None:
+        """The id of the seller's live invoice a credit note names (BT-25), latest first."""
+        return await self.session.scalar(
+            select(Invoice.id)
+            .where(
+                Invoice.seller_key == seller_key,
+                Invoice.number == number,
+                Invoice.status != "REJETEE",
+                Invoice.id != excluding,
+            )
+            .order_by(Invoice.deposited_at.desc())
+            .limit(1)
+        )
+
+    async def credit_notes_of(self, invoice_id: str) -> list[str]:
+        """The ids of the live credit notes and corrections that name this invoice."""
+        rows = await self.session.scalars(
+            select(Invoice.id)
+            .where(Invoice.credited_invoice_id == invoice_id, Invoice.status != "REJETEE")
+            .order_by(Invoice.deposited_at)
+        )
+        return list(rows)
+
     async def supplier_history(self, seller_key: str, excluding: str) -> list[Invoice]:
         """The seller's other live invoices, newest first (the last 200 are enough)."""
         rows = await self.session.scalars(
@@ -176,3 +199,56 @@ class InvoiceRepository:
             .order_by(InvoiceStatusChange.sequence)
         )
         return list(rows)
+
+    # --- operators: the projection compared with the workflows that own it ---------------
+
+    async def waiting_since(
+        self,
+        statuses: Collection[str],
+        before: datetime,
+        *,
+        structure: str | None = None,
+        supplier: str | None = None,
+        limit: int = 200,
+    ) -> list[Invoice]:
+        """Invoices in one of `statuses` since earlier than `before`, longest waiting first."""
+        query = select(Invoice).where(Invoice.status.in_(statuses), Invoice.status_at < before)
+        if structure is not None:
+            query = query.where(Invoice.buyer_siret == structure)
+        if supplier is not None:
+            query = query.where(Invoice.seller_key == supplier)
+        rows = await self.session.scalars(
+            query.order_by(Invoice.status_at, Invoice.id).limit(limit)
+        )
+        return list(rows)
+
+    async def of_runs(self, runs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+        """The invoices recorded by these workflow runs (workflow id, run id)."""
+        if not runs:
+            return {}
+        rows = await self.session.scalars(
+            select(Invoice).where(Invoice.workflow_id.in_({workflow for workflow, _ in runs}))
+        )
+        wanted = set(runs)
+        return {
+            (row.workflow_id, row.run_id): row
+            for row in rows
+            if (row.workflow_id, row.run_id) in wanted
+        }
+
+    async def repair_status(self, invoice_id: str, status: str, fallback_at: datetime) -> None:
+        """Set the projected status back to the workflow's; its date is when the history
+        last recorded that status (`fallback_at` if it never did)."""
+        invoice = await self.session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice is None:
+            raise LookupError(f"no invoice {invoice_id}")
+        reached = await self.session.scalar(
+            select(InvoiceStatusChange.at)
+            .where(
+                InvoiceStatusChange.invoice_id == invoice_id, InvoiceStatusChange.status == status
+            )
+            .order_by(InvoiceStatusChange.sequence.desc())
+            .limit(1)
+        )
+        invoice.status = status
+        invoice.status_at = reached or fallback_at

@@ -134,6 +134,7 @@ class ApiClient(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(254))  # where notifications are emailed
 
     sirets: Mapped[list[ApiClientSiret]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ApiClientSiret.siret"
@@ -180,7 +181,7 @@ class Invoice(Timestamped, Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(300), index=True)
-    run_id: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(64))  # the first run of the workflow chain
     seller_key: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(200))
     issue_date: Mapped[date | None] = mapped_column(Date)
@@ -193,6 +194,9 @@ class Invoice(Timestamped, Base):
     buyer_name: Mapped[str | None] = mapped_column(String(300))
     service_code: Mapped[str | None] = mapped_column(String(100))
     commitment_number: Mapped[str | None] = mapped_column(String(100))
+    payee_iban: Mapped[str | None] = mapped_column(String(34))  # BT-84: where to pay
+    # A credit note or corrective invoice: the seller's invoice it refers to (BT-25).
+    credited_invoice_id: Mapped[str | None] = mapped_column(String(36), index=True)
     total_without_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
     total_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
     total_with_vat: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
@@ -296,6 +300,13 @@ class Commitment(Timestamped, Base):
     works: Mapped[bool] = mapped_column(Boolean, default=False)
     paying_service: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Periodic payment order (OPP): a fixed amount every `periodic_months` months from
+    # `periodic_start` (until `periodic_end`), paid by payment runs without an invoice.
+    periodic_amount: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    periodic_months: Mapped[int | None] = mapped_column(Integer)
+    periodic_start: Mapped[date | None] = mapped_column(Date)
+    periodic_end: Mapped[date | None] = mapped_column(Date)
+    periodic_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class IdempotentResponse(Base):
@@ -324,3 +335,226 @@ class Flow(Timestamped, Base):
     original_filename: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(30))
     entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Webhook(Timestamped, Base):
+    """A subscription: where to push the events of the owner's SIRETs, and how to sign them.
+
+    Secrets are Standard Webhooks `whsec_` keys; after a rotation the previous one still
+    signs (a second signature) until `previous_secret_until`, so receivers can switch.
+    """
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)  # the API client id
+    role: Mapped[str] = mapped_column(String(20))
+    sirets: Mapped[list[str]] = mapped_column(JSON)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every type
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class WebhookDelivery(Timestamped, Base):
+    """One event for one subscription: the unit a `CallbackWorkflow` delivers, once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # the webhook-id header
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    event_type: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # PENDING, DELIVERED, DEAD, SKIPPED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery, shown to the subscriber."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class RelayCursor(Base):
+    """How far a relay has read the outbox (one row per relay)."""
+
+    __tablename__ = "relay_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class Notification(Base):
+    """An inbox entry for one API client: fed by events, by disabled endpoints..."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_recipient", "recipient", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64))  # the API client id
+    kind: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # set once sent
+
+
+class Thread(Base):
+    """A conversation between the two sides of a subject (for now an invoice).
+
+    The subject is named by kind and id rather than by a foreign key, so that threads of
+    consultations join this table without a new one; who may read follows the subject.
+    """
+
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_subject", "subject_kind", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))  # "invoice"
+    subject_id: Mapped[str] = mapped_column(String(36))
+    subject: Mapped[str] = mapped_column(String(200))  # the subject line its author wrote
+    created_by: Mapped[str] = mapped_column(String(64))  # the API client id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ThreadMessage(Base):
+    """One message of a thread: its author, the side they wrote for, text and files."""
+
+    __tablename__ = "thread_messages"
+    __table_args__ = (Index("ix_thread_messages_thread", "thread_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("threads.id", ondelete="CASCADE")
+    )
+    author: Mapped[str] = mapped_column(String(64))  # the API client id
+    role: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(10))  # seller, buyer
+    body: Mapped[str] = mapped_column(String(10_000))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OpsAudit(Base):
+    """Every operator action: who, what, on which target, why, when, and its outcome."""
+
+    __tablename__ = "ops_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(1000))
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
+class PaymentRun(Timestamped, Base):
+    """One payment run: the invoices it gathered, the files it built, where it stands."""
+
+    __tablename__ = "payment_runs"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # PLANNED, FILES_BUILT, ISSUED
+    pain_version: Mapped[str] = mapped_column(String(20))
+    execution_date: Mapped[date] = mapped_column(Date)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # and why
+
+
+class Payment(Timestamped, Base):
+    """One transfer: an invoice's amount due, or its late interest and compensation.
+
+    At most one non-rejected payment per invoice and kind (partial unique index): a retried
+    or restarted run can never pay an invoice twice.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        Index(
+            "uq_payments_live",
+            "invoice_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("status <> 'REJECTED'"),
+            sqlite_where=text("status <> 'REJECTED'"),
+        ),
+        Index("ix_payments_run", "run_id", "debtor_iban", "end_to_end_id"),
+        Index(
+            "uq_payments_periodic_live",
+            "commitment_number",
+            "period",
+            unique=True,
+            postgresql_where=text("status <> 'REJECTED'"),
+            sqlite_where=text("status <> 'REJECTED'"),
+        ),
+    )
+
+    end_to_end_id: Mapped[str] = mapped_column(String(35), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("payment_runs.id"))
+    invoice_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    commitment_number: Mapped[str | None] = mapped_column(String(40))  # PERIODIC only
+    period: Mapped[date | None] = mapped_column(Date)  # PERIODIC: the due date it pays
+    kind: Mapped[str] = mapped_column(String(10))  # INVOICE, INTEREST, PERIODIC
+    amount: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    creditor_name: Mapped[str] = mapped_column(String(200))
+    creditor_iban: Mapped[str] = mapped_column(String(34))
+    creditor_bic: Mapped[str | None] = mapped_column(String(11))
+    debtor_iban: Mapped[str] = mapped_column(String(34))
+    remittance: Mapped[str] = mapped_column(String(140))
+    status: Mapped[str] = mapped_column(String(20))  # PLANNED, CONFIRMED, REJECTED
+    reason: Mapped[str | None] = mapped_column(String(200))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    file_id: Mapped[str | None] = mapped_column(String(80))
+
+
+class PaymentFile(Base):
+    """A pain.001 file of a run, for one paying account, kept as a blob."""
+
+    __tablename__ = "payment_files"
+    __table_args__ = (UniqueConstraint("run_id", "debtor_iban"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("payment_runs.id"))
+    debtor_iban: Mapped[str] = mapped_column(String(34))
+    pain_version: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(35))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    transactions: Mapped[int] = mapped_column(Integer)
+    control_sum: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BankStatement(Base):
+    """A bank file received (camt.053/054, pain.002) and what each of its entries matched."""
+
+    __tablename__ = "bank_statements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the file
+    kind: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(140))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

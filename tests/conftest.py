@@ -19,6 +19,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -29,10 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.callbacks import callback_rules
 from api.app import create_app
 from api.credentials import register_client
 from core.config import Settings
 from core.principals import Role
+from signatures.policy import policy_from_settings
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker, make_sync_engine, transaction
 from store.migrate import upgrade
@@ -323,15 +326,27 @@ async def api(
 HISTORIES = Path(__file__).parent / "histories"
 
 
+RECORDED_TYPES = (
+    "InvoiceWorkflow",
+    "CallbackWorkflow",
+    "PaymentRunWorkflow",
+    "BankStatementWorkflow",
+)
+
+
 async def record_histories(client: Client, task_queue: str, test_name: str) -> None:
-    """Save the histories of a test's invoice workflows, for the replay test to check that
-    a change of workflow code still replays them (`CHAINE_RECORD_HISTORIES=1`)."""
-    query = f"TaskQueue = '{task_queue}' AND WorkflowType = 'InvoiceWorkflow'"
+    """Save the histories of a test's business workflows (one per type), for the replay test
+    to check that a change of workflow code still replays them (`CHAINE_RECORD_HISTORIES=1`)."""
+    types = ", ".join(f"'{name}'" for name in RECORDED_TYPES)
+    query = f"TaskQueue = '{task_queue}' AND WorkflowType IN ({types})"
     async for execution in client.list_workflows(query):
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
         history = await handle.fetch_history()
         name = test_name.replace("[sqlite]", "").replace("[postgresql]", "")
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        suffix = (
+            "" if execution.workflow_type == "InvoiceWorkflow" else f"--{execution.workflow_type}"
+        )
+        (HISTORIES / f"{name}{suffix}.json").write_text(history.to_json())
 
 
 async def end_workflows_of(client: Client, task_queue: str) -> None:
@@ -349,7 +364,13 @@ async def workers(
 ) -> AsyncIterator[Registrations]:
     """The real workers of both queues, in this process, on the API's queues and stores."""
     settings = api.settings
-    regs = registrations(temporal_env.client, BlobStore(settings.effective_blob_dir), api.sessions)
+    regs = registrations(
+        temporal_env.client,
+        BlobStore(settings.effective_blob_dir),
+        api.sessions,
+        policy_from_settings(settings),
+        callback_rules(settings),
+    )
     with ThreadPoolExecutor(4, thread_name_prefix="test-cpu") as pool:
         running = build_workers(
             temporal_env.client, regs, settings.task_queue, settings.cpu_task_queue, pool, 4
@@ -358,3 +379,18 @@ async def workers(
             for worker in running:
                 await stack.enter_async_context(worker)
             yield regs
+
+
+# --- test PKI ---------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from tests.testpki import TestPki
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPki]:
+    """The test PKI (tests/testpki) served on loopback for the whole session."""
+    from tests.testpki import serve_pki  # here: pyHanko and certomancer take 0.6 s to import
+
+    with serve_pki(tmp_path_factory.mktemp("pki")) as pki:
+        yield pki

@@ -12,12 +12,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.callbacks import callback_rules
 from core.config import Settings
 from invoicing.validation.pipeline import warm_up
+from signatures.policy import policy_from_settings
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
 from workers.connection import connect
 from workers.registry import Registrations, registrations
+from workflows.callback_client import ensure_callback_relay
+from workflows.payment_schedule import ensure_payment_schedule
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5
@@ -25,12 +29,22 @@ SHUTDOWN_SECONDS = 5
 # Workflow messages are plain frozen dataclasses: shared with the sandbox as they are, so
 # the payload converter resolves their nested types (it looks them up in `sys.modules`).
 SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
-    "workflows.deposits", "workflows.flows", "workflows.invoice_actions"
+    "workflows.callback_messages",
+    "workflows.deposits",
+    "workflows.flows",
+    "workflows.invoice_actions",
+    "workflows.payments",
+    "workflows.signature_checks",
 )
 
 
 def _stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM, so the workers stop between tasks, not mid-way."""
+    """An event set by SIGINT or SIGTERM, so the workers stop between tasks, not mid-way.
+
+    Taken over only once the workers poll: before that there is nothing to finish, and the
+    default action (die at once) matters when the supervisor dies while we still compile
+    the validation artefacts or retry a Temporal server that went with it.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -72,20 +86,28 @@ async def run_workers(settings: Settings) -> None:
     Shutdown is bounded: with Temporal gone (its server stopped with us), polls would
     retry for long, and a supervisor stopping the stack should not wait for them.
     """
-    stop = _stop_on_signals()
     client = await connect(settings)
     log.info(
         "worker connected",
         extra={"temporal": settings.effective_temporal_address, "namespace": client.namespace},
     )
     engine = make_async_engine(settings.effective_database_url)
-    regs = registrations(client, BlobStore(settings.effective_blob_dir), make_sessionmaker(engine))
+    regs = registrations(
+        client,
+        BlobStore(settings.effective_blob_dir),
+        make_sessionmaker(engine),
+        policy_from_settings(settings),
+        callback_rules(settings),
+    )
     await asyncio.to_thread(warm_up)  # compile the validation artefacts before taking tasks
     cpu_threads = os.cpu_count() or 1
     with ThreadPoolExecutor(cpu_threads, thread_name_prefix="chaine-cpu") as cpu_pool:
         workers = build_workers(
             client, regs, settings.task_queue, settings.cpu_task_queue, cpu_pool, cpu_threads
         )
+        await ensure_callback_relay(client, settings.task_queue)
+        await ensure_payment_schedule(client, settings)
+        stop = _stop_on_signals()
         runs = [asyncio.create_task(worker.run()) for worker in workers]
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait([stopping, *runs], return_when=asyncio.FIRST_COMPLETED)

@@ -14,12 +14,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from activities.callbacks import CallbackActivities, CallbackRules
 from activities.flows import FlowActivities
 from activities.invoices import InvoiceStoreActivities
+from activities.payments import PaymentActivities
+from activities.signatures import SignatureActivities
 from activities.validation import ValidationActivities
+from signatures.policy import VerificationPolicy
 from store.blobs import BlobStore
+from workflows.bank_statement import BankStatementWorkflow
+from workflows.callbacks import CallbackRelayWorkflow, CallbackWorkflow
 from workflows.flow import FlowWorkflow
 from workflows.invoice import InvoiceWorkflow
+from workflows.payment_run import PaymentRunWorkflow
 from workflows.validation import ValidationWorkflow
 
 
@@ -33,14 +40,29 @@ class Registrations:
 
 
 def registrations(
-    client: Client, blobs: BlobStore, sessions: async_sessionmaker[AsyncSession]
+    client: Client,
+    blobs: BlobStore,
+    sessions: async_sessionmaker[AsyncSession],
+    signature_policy: VerificationPolicy,
+    callback_rules: CallbackRules,
 ) -> Registrations:
-    """Every workflow and activity, with the stores and client they use."""
+    """Every workflow and activity, with the stores, client, policy and rules they use."""
     invoices = InvoiceStoreActivities(sessions)
     validation = ValidationActivities(blobs)
+    signatures = SignatureActivities(blobs, signature_policy)
     flows = FlowActivities(client, blobs, sessions)
+    callbacks = CallbackActivities(client, sessions, callback_rules)
+    payments = PaymentActivities(client, blobs, sessions)
     return Registrations(
-        workflows=(InvoiceWorkflow, ValidationWorkflow, FlowWorkflow),
+        workflows=(
+            InvoiceWorkflow,
+            ValidationWorkflow,
+            FlowWorkflow,
+            CallbackWorkflow,
+            CallbackRelayWorkflow,
+            PaymentRunWorkflow,
+            BankStatementWorkflow,
+        ),
         io_activities=(
             invoices.check_platform_rules,
             invoices.record_deposit,
@@ -51,6 +73,13 @@ def registrations(
             flows.unpack_flow,
             flows.deposit_flow_entry,
             flows.record_flow,
+            callbacks.relay_events,
+            callbacks.deliver_callback,
+            callbacks.record_dead_letter,
+            payments.plan_payment_run,
+            payments.build_payment_files,
+            payments.issue_payments,
+            payments.apply_bank_statement,
         ),
-        cpu_activities=(validation.validate_deposit,),
+        cpu_activities=(validation.validate_deposit, signatures.verify_signature),
     )

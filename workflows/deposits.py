@@ -58,6 +58,7 @@ class RoutingKeys:
     total_vat: str | None
     total_with_vat: str | None
     amount_due: str | None
+    preceding_number: str | None = None  # BT-25: the invoice a credit note credits
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,11 @@ def invoice_workflow_id(seller_key: str, number: str) -> str:
 
 
 def invoice_id_of(workflow_id: str, run_id: str) -> str:
-    """The public id of the invoice deposited in this run (stable across retries)."""
+    """The public id of the invoice deposited in this run (stable across retries).
+
+    `run_id` is the chain's first run: a reset (operators, the Temporal UI) starts a new
+    run that replays the deposit, and the invoice must keep its id through it.
+    """
     return str(uuid.uuid5(INVOICE_IDS, f"{workflow_id}/{run_id}"))
 
 
@@ -188,7 +192,9 @@ class InvoiceWorkflow:
 
     async def _intake(self, request: DepositRequest) -> DepositOutcome:
         info = workflow.info()
-        self._invoice_id = invoice_id_of(info.workflow_id, info.run_id)
+        # The first run of the chain: the same as run_id for every run never reset (so the
+        # histories recorded before this line replay unchanged), stable through a reset.
+        self._invoice_id = invoice_id_of(info.workflow_id, info.first_execution_run_id)
         result = await workflow.execute_activity_method(
             ValidationActivities.validate_deposit,
             ValidateInput(request.original_sha256, request.media_type),
@@ -229,7 +235,7 @@ class InvoiceWorkflow:
             RecordDeposit(
                 invoice_id=self._invoice_id,
                 workflow_id=info.workflow_id,
-                run_id=info.run_id,
+                run_id=info.first_execution_run_id,
                 seller_key=self._input.seller_key,
                 number=self._input.number,
                 request=request,
@@ -314,7 +320,10 @@ class InvoiceWorkflow:
                 type="INVOICE_NOT_FOUND",
                 non_retryable=True,
             )
-        action, actor = Action(request.action), Role(request.role)
+        action = Action(request.action)
+        # Another workflow of Chaîne (a payment run, a bank statement) acts as the system;
+        # the API always sends the caller's own role, so no client can claim it.
+        actor: Actor = SYSTEM if request.role == SYSTEM.value else Role(request.role)
         next_status(self._status, action, actor)
         if action in (Action.CONTROL_APPROVE, Action.CONTROL_REJECT) and not self._awaiting_control:
             raise ApplicationError(

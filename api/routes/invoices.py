@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from api.temporal_errors import temporal_unavailable
 from api.uploads import (
     INVOICE_MEDIA_TYPES,
     StoredUpload,
+    download_filename,
     media_type_of,
     store_attachments,
     store_body,
@@ -53,7 +53,6 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 
 InvoiceId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="Invoice id")]
 Supplier = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
-_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 MAX_ATTACHMENTS = 20
 
 
@@ -119,6 +118,9 @@ class InvoicePublic(ResponseModel):
     buyer_siret: str | None
     service_code: str | None
     commitment_number: str | None
+    type_code: str | None
+    credited_invoice_id: str | None  # for a credit note: the invoice it credits (BT-25)
+    credit_notes: list[str]  # the live credit notes and corrections naming this invoice
     currency: str | None
     amount_due: str | None
     original: dict[str, Any]
@@ -323,7 +325,8 @@ async def get_invoice(
 ) -> InvoicePublic:
     """The invoice of one of your SIRETs, in the canonical model whatever its syntax."""
     invoice = await visible_invoice(session, principal, invoice_id)
-    history = await InvoiceRepository(session).history(invoice_id)
+    invoices = InvoiceRepository(session)
+    history = await invoices.history(invoice_id)
     canonical = (
         json.loads(blobs.read(invoice.canonical_sha256)) if invoice.canonical_sha256 else None
     )
@@ -339,6 +342,9 @@ async def get_invoice(
         buyer_siret=invoice.buyer_siret,
         service_code=invoice.service_code,
         commitment_number=invoice.commitment_number,
+        type_code=invoice.type_code,
+        credited_invoice_id=invoice.credited_invoice_id,
+        credit_notes=await invoices.credit_notes_of(invoice.id),
         currency=invoice.currency,
         amount_due=str(invoice.amount_due) if invoice.amount_due is not None else None,
         original={
@@ -363,8 +369,9 @@ async def get_original(
 ) -> StreamingResponse:
     """The deposited bytes, unchanged, integrity checked."""
     invoice = await visible_invoice(session, principal, invoice_id)
-    name = _SAFE_FILENAME.sub("_", invoice.original_filename or "") or (
-        f"{invoice.id}.{invoice.original_media_type.split('/')[-1]}"
+    name = download_filename(
+        invoice.original_filename,
+        fallback=f"{invoice.id}.{invoice.original_media_type.split('/')[-1]}",
     )
     return StreamingResponse(
         blobs.iter_chunks(invoice.original_sha256),

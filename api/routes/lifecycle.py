@@ -180,7 +180,9 @@ async def _send(
     temporal: TemporalDep, invoice: Invoice, request: ActionRequest, principal: Principal
 ) -> JSONResponse:
     """The action as an Update of the invoice's workflow: its answer, or its refusal."""
-    handle = temporal.get_workflow_handle(invoice.workflow_id, run_id=invoice.run_id)
+    handle = temporal.get_workflow_handle(
+        invoice.workflow_id, first_execution_run_id=invoice.run_id
+    )
     try:
         async with temporal_unavailable():
             outcome = await handle.execute_update(InvoiceWorkflow.act, request)

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import zipfile
+from datetime import date
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from core.principals import Role
 from directory.records import ServiceRecord, StructureCategory, StructureRecord
 from invoicing.formats import write_invoice
+from invoicing.model import PrecedingInvoice
 from invoicing.syntax import Syntax
 from store.database import transaction
 from store.directory import DirectoryRepository
@@ -365,3 +367,39 @@ async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncCli
         "bomb.xml": (None, "FLOW_ENTRY_TOO_LARGE"),
     }
     assert await count_invoices(api) == 3
+
+
+def credit_note(number: str, credits: str | None) -> bytes:
+    preceding = (PrecedingInvoice(credits, date(2026, 1, 15)),) if credits else ()
+    return ubl(number=number, type_code="381", preceding_invoices=preceding)
+
+
+async def test_a_credit_note_is_linked_to_the_invoice_it_credits(
+    supplier: httpx.AsyncClient,
+) -> None:
+    invoice = await supplier.post("/v1/invoices", **xml(ubl(number="F-2026-300")))
+    assert invoice.status_code == 201, invoice.text
+    credit = await supplier.post("/v1/invoices", **xml(credit_note("AV-2026-001", "F-2026-300")))
+    assert credit.status_code == 201, credit.text
+
+    note = (await supplier.get(credit.headers["location"])).json()
+    assert (note["type_code"], note["credited_invoice_id"]) == ("381", invoice.json()["id"])
+    credited = (await supplier.get(invoice.headers["location"])).json()
+    assert credited["credit_notes"] == [credit.json()["id"]]
+
+
+async def test_a_credit_note_must_name_an_invoice_of_its_seller(
+    supplier: httpx.AsyncClient,
+) -> None:
+    unnamed = await supplier.post("/v1/invoices", **xml(credit_note("AV-2026-002", None)))
+    problem = assert_problem(unnamed, 422, "INVOICE_INVALID")
+    assert "PF-CREDITED-INVOICE-MISSING" in {f["rule"] for f in problem["report"]["findings"]}
+
+    unknown = await supplier.post("/v1/invoices", **xml(credit_note("AV-2026-003", "NOPE-1")))
+    problem = assert_problem(unknown, 422, "INVOICE_INVALID")
+    finding = next(
+        f for f in problem["report"]["findings"] if f["rule"] == "PF-CREDITED-INVOICE-UNKNOWN"
+    )
+    assert (finding["location"], "NOPE-1" in finding["message"]) == ("BT-25", True)
+    rejected = (await supplier.get(unknown.headers["location"])).json()
+    assert rejected["credited_invoice_id"] is None

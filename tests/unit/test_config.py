@@ -75,3 +75,18 @@ def test_the_token_key_is_made_once_and_private(tmp_path: Path) -> None:
     assert len(key) == 32
     assert settings.token_key() == key
     assert (tmp_path / "token.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_paying_accounts_are_read_as_json_and_default_to_the_debtor_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "CHAINE_PAYMENT_ACCOUNTS", '{"DRFIP75": {"iban": "FR7630004000031234567890143"}}'
+    )
+    settings = load_settings()
+    assert settings.paying_accounts() == {
+        "DRFIP75": (settings.payment_debtor_name, "FR7630004000031234567890143", None)
+    }
+    monkeypatch.setenv("CHAINE_PAYMENT_ACCOUNTS", '{"DRFIP75": {"bic": "BDFEFRPP"}}')
+    with pytest.raises(SettingsError, match="CHAINE_PAYMENT_ACCOUNTS"):
+        load_settings()

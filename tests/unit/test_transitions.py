@@ -21,6 +21,7 @@ from invoicing.lifecycle_codes import (
 from invoicing.reasons import (
     REASONS,
     AccountantRejectionReason,
+    BankReturnReason,
     RejectionReason,
     check_reason,
 )
@@ -169,9 +170,20 @@ def test_no_path_to_payee_skips_an_accounting_status(step: InvoiceStatus) -> Non
 def test_accounting_statuses_only_move_forward_one_step_or_back_to_the_buyer() -> None:
     for index, status in enumerate(ACCOUNTING_ORDER[:-1]):
         targets = {row.target for row in TRANSITIONS if status in row.sources}
-        # A presumed service drawn for control stays SERVICE_FAIT when the control approves.
+        # A presumed service drawn for control stays SERVICE_FAIT when the control approves;
+        # a transfer the bank returns goes back one step, to be paid again.
         staying = {S.SERVICE_FAIT} if status is S.SERVICE_FAIT else set()
-        assert targets - {S.PRISE_EN_COMPTE} - staying == {ACCOUNTING_ORDER[index + 1]}
+        returned = {S.COMPTABILISEE} if status is S.MISE_EN_PAIEMENT else set()
+        assert targets - {S.PRISE_EN_COMPTE} - staying - returned == {ACCOUNTING_ORDER[index + 1]}
+
+
+def test_a_returned_transfer_goes_back_to_the_accountant_with_the_bank_reason() -> None:
+    assert next_status(S.MISE_EN_PAIEMENT, Action.PAYMENT_REJECTED, SYSTEM) is S.COMPTABILISEE
+    with pytest.raises(ActionForbidden):
+        next_status(S.MISE_EN_PAIEMENT, Action.PAYMENT_REJECTED, Role.ACCOUNTANT)
+    assert check_reason(Action.PAYMENT_REJECTED, "AC04") is BankReturnReason.AC04
+    with pytest.raises(InvalidInput):
+        check_reason(Action.PAYMENT_REJECTED, None)
 
 
 def test_a_control_keeps_or_sends_back_a_presumed_service() -> None:

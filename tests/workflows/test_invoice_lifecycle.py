@@ -37,7 +37,11 @@ class Parties:
         self.location = ""
 
     async def start(
-        self, number: str = "F-2026-500", works: bool = False, presumed: bool = False
+        self,
+        number: str = "F-2026-500",
+        works: bool = False,
+        presumed: bool = False,
+        commitment: str | None = None,
     ) -> Parties:
         async with transaction(self.api.sessions) as session:
             await DirectoryRepository(session).upsert_structure(
@@ -61,7 +65,10 @@ class Parties:
         deposited = await self.supplier.post(
             "/v1/invoices",
             content=write_invoice(
-                an_invoice(number, commitment_number=COMMITMENT if works or presumed else None),
+                an_invoice(
+                    number,
+                    commitment_number=COMMITMENT if works or presumed else commitment,
+                ),
                 Syntax.UBL,
             ),
             headers={"Content-Type": "application/xml"},

@@ -16,9 +16,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.conftest import HISTORIES
 from workers.main import SANDBOX
+from workflows.bank_statement import BankStatementWorkflow
+from workflows.callbacks import CallbackWorkflow
 from workflows.data_converter import DATA_CONVERTER
 from workflows.flow import FlowWorkflow
 from workflows.invoice import InvoiceWorkflow
+from workflows.payment_run import PaymentRunWorkflow
 from workflows.validation import ValidationWorkflow
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
@@ -35,7 +38,14 @@ def recorded_history(path: Path) -> WorkflowHistory:
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_a_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[InvoiceWorkflow, FlowWorkflow, ValidationWorkflow],
+        workflows=[
+            InvoiceWorkflow,
+            FlowWorkflow,
+            ValidationWorkflow,
+            CallbackWorkflow,
+            PaymentRunWorkflow,
+            BankStatementWorkflow,
+        ],
         data_converter=DATA_CONVERTER,
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
     )

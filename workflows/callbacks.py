@@ -1,0 +1,90 @@
+"""Status callbacks: the relay from the outbox to subscriptions, and one delivery each.
+
+`CallbackRelayWorkflow` (a singleton, `callback-relay`) reads the invoice outbox after its
+cursor, records a delivery per matching subscription and starts its `CallbackWorkflow`.
+A `CallbackWorkflow` (`callback:{event}:{webhook}`, exactly one per pair) posts the signed
+event, retrying with exponential backoff for the retry window, then dead-letters it. Neither
+ever blocks an invoice's own workflow: they only read what it recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.callbacks import CallbackActivities
+    from workflows.callback_messages import (
+        CALLBACK_WORKFLOW,
+        RELAY_WORKFLOW,
+        CallbackInput,
+        DeadLetter,
+        DeliveryOutcome,
+        RelayBatch,
+        RelayInput,
+    )
+    from workflows.invoice import STORE_RETRY, STORE_TIMEOUT
+
+# Standard Webhooks practice: back off exponentially, at most an hour apart; the retry
+# window (schedule-to-close) bounds the whole.
+CALLBACK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(hours=1),
+)
+ATTEMPT_MARGIN = timedelta(seconds=30)  # recording the attempt, beyond the HTTP timeout
+RELAY_TIMEOUT = timedelta(minutes=2)
+
+
+# Not sandboxed: a delivery is one short workflow per event and subscription, and building a
+# sandbox for each run cost a third of the worker's CPU (bench/callbacks.py: 28 → 37
+# deliveries/s). Its code only schedules two activities: nothing in it can be
+# non-deterministic, and recorded histories of it replay in tests/workflows/test_replay.py.
+@workflow.defn(name=CALLBACK_WORKFLOW, sandboxed=False)
+class CallbackWorkflow:
+    """Deliver one event to one subscription, or dead-letter it after the retry window."""
+
+    @workflow.run
+    async def run(self, input: CallbackInput) -> DeliveryOutcome:
+        try:
+            return await workflow.execute_activity_method(
+                CallbackActivities.deliver_callback,
+                input,
+                start_to_close_timeout=input.attempt_timeout + ATTEMPT_MARGIN,
+                schedule_to_close_timeout=input.retry_window,
+                retry_policy=CALLBACK_RETRY,
+            )
+        except ActivityError as failure:
+            last = failure.cause.message if isinstance(failure.cause, FailureError) else ""
+            return await workflow.execute_activity_method(
+                CallbackActivities.record_dead_letter,
+                DeadLetter(input.delivery_id, f"given up after the retry window; {last}"),
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+
+
+@workflow.defn(name=RELAY_WORKFLOW)
+class CallbackRelayWorkflow:
+    """Relay the outbox to subscriptions, forever: a pass, a pause, and so on."""
+
+    @workflow.run
+    async def run(self, input: RelayInput) -> None:
+        horizon = input.horizon
+        for _ in range(input.iterations_per_run):
+            relayed = await workflow.execute_activity_method(
+                CallbackActivities.relay_events,
+                RelayBatch(horizon=horizon, limit=input.batch_size),
+                start_to_close_timeout=RELAY_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            horizon = relayed.horizon
+            # Always pause: the horizon must be one interval old when it is used.
+            await workflow.sleep(input.interval)
+            if workflow.info().is_continue_as_new_suggested():
+                break
+        workflow.continue_as_new(replace(input, horizon=horizon))
