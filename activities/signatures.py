@@ -27,12 +27,17 @@ class SignatureActivities:
 
     @activity.defn(name="verify_signature")
     def verify_signature(self, request: SignatureCheckRequest) -> SignatureCheck:
-        data = self.blobs.read(request.file_sha256)
-        signed = self.blobs.read(request.signed_file_sha256) if request.signed_file_sha256 else None
-        try:
-            report = asyncio.run(verify(data, self.policy, signed_file=signed))
-        except InvalidInput as refusal:
-            return SignatureCheck(
-                indication=None, refusal_code=refusal.code, refusal=refusal.detail
-            )
-        return SignatureCheck(indication=report.indication.value, report=report.as_json())
+        return check_signed_file(self.blobs, self.policy, request)
+
+
+def check_signed_file(
+    blobs: BlobStore, policy: VerificationPolicy, request: SignatureCheckRequest
+) -> SignatureCheck:
+    """Verify a stored file (in this thread, on an event loop of its own) under `policy`."""
+    data = blobs.read(request.file_sha256)
+    signed = blobs.read(request.signed_file_sha256) if request.signed_file_sha256 else None
+    try:
+        report = asyncio.run(verify(data, policy, signed_file=signed))
+    except InvalidInput as refusal:
+        return SignatureCheck(indication=None, refusal_code=refusal.code, refusal=refusal.detail)
+    return SignatureCheck(indication=report.indication.value, report=report.as_json())

@@ -18,6 +18,7 @@ from api.middleware import (
 )
 from api.problems import install_problem_handlers
 from api.routes import (
+    consultations,
     directory,
     events,
     flows,
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(threads.router)
     app.include_router(payments.router)
+    app.include_router(consultations.router)
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
     # carries a request id and is counted.

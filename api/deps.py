@@ -14,6 +14,7 @@ from api.credentials import principal_from_token
 from core.config import Settings
 from core.errors import ChaineError, ErrorCode
 from core.principals import Principal, Role
+from signatures.seal import Sealer
 
 
 class AuthRequired(ChaineError):
@@ -94,3 +95,12 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+def app_sealer(request: Request, settings: Settings) -> Sealer:
+    """Chaîne's seal, read on first use (a missing key fails the request, not the start)."""
+    sealer = getattr(request.app.state, "sealer", None)
+    if sealer is None:
+        sealer = Sealer.from_settings(settings, request.app.state.signature_policy)
+        request.app.state.sealer = sealer
+    return sealer

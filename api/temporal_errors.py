@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.problems import problem
 from core.errors import Unavailable
 
 _TRANSIENT = {
@@ -25,3 +30,13 @@ async def temporal_unavailable() -> AsyncIterator[None]:
         if exc.status in _TRANSIENT:
             raise Unavailable(f"the workflow service does not answer: {exc.message}") from None
         raise
+
+
+def update_refusal(error: WorkflowUpdateFailedError) -> JSONResponse:
+    """A workflow's refusal (an ApplicationError typed with our error code) as a problem."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError) or not cause.type:
+        raise error
+    details: dict[str, Any] = dict(cause.details[0]) if cause.details else {}
+    status = int(details.pop("http_status", 409))
+    return problem(status, cause.type, cause.message, **details)

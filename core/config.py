@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     # decision, 16 days otherwise.
     standstill_electronic: timedelta = Field(timedelta(days=11), gt=timedelta(0))
     standstill_other: timedelta = Field(timedelta(days=16), gt=timedelta(0))
+    # Shortest time from publication to the submission deadline (R2161-2 s., electronic
+    # minima); MAPA has none in law ("délai raisonnable").
+    tender_period_open: timedelta = Field(timedelta(days=30), ge=timedelta(0))
+    tender_period_restricted: timedelta = Field(timedelta(days=25), ge=timedelta(0))
+    tender_period_negotiated: timedelta = Field(timedelta(days=25), ge=timedelta(0))
+    tender_period_adapted: timedelta = Field(timedelta(0), ge=timedelta(0))
+    # Candidates keep this long after an amendment: a later one pushes the deadline.
+    amendment_notice: timedelta = Field(timedelta(days=6), ge=timedelta(0))
     # R2192-10 to R2192-12: global payment deadline by category of buyer.
     payment_deadline_state: timedelta = Field(timedelta(days=30), gt=timedelta(0))
     payment_deadline_local_authority: timedelta = Field(timedelta(days=30), gt=timedelta(0))

@@ -40,9 +40,11 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from core.config import Settings
 from core.errors import ChaineError, ErrorCode
 from core.netguard import OutboundRefused, check_url
 from signatures.fetching import FetchRules, GuardedFetcherBackend
+from signatures.policy import VerificationPolicy
 
 log = logging.getLogger(__name__)
 
@@ -292,3 +294,56 @@ def _cause(exc: BaseException) -> str:
     ):
         exc = exc.__cause__
     return str(exc) or type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """Chaîne's seal as the settings configure it, with what sealing needs around the key."""
+
+    key: SealKey
+    tsa_url: str | None
+    fetch_rules: FetchRules | None
+    trust_roots: tuple
+
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: VerificationPolicy) -> Sealer:
+        """Read the configured seal (or make the development one) and its TSA and rules."""
+        if settings.seal_pkcs12 is None:
+            data = development_seal(settings.var_dir / "development-seal.p12")
+            passphrase = None
+        else:
+            data = settings.seal_pkcs12.read_bytes()
+            secret = settings.seal_passphrase
+            passphrase = secret.get_secret_value().encode() if secret else None
+        rules = FetchRules(allowed_hosts=settings.allowed_hosts)
+        return cls(load_seal(data, passphrase), settings.seal_tsa_url, rules, policy.trust_roots)
+
+    async def seal(self, pdf: bytes) -> bytes:
+        """`pdf` sealed (PAdES) at the best level the configuration allows."""
+        return await seal_pdf(
+            pdf,
+            self.key,
+            tsa_url=self.tsa_url,
+            fetch_rules=self.fetch_rules,
+            trust_roots=self.trust_roots,
+        )
+
+    async def seal_data(self, data: bytes) -> bytes:
+        """A detached CAdES signature (DER CMS) over `data`: how receipts are sealed.
+
+        Timestamped when a TSA is configured, so the receipt's time rests on a third party.
+        """
+        timestamper = (
+            None
+            if self.tsa_url is None
+            else _timestamper(
+                self.tsa_url, self.fetch_rules.allowed_hosts if self.fetch_rules else frozenset()
+            )
+        )
+        try:
+            signed = await self.key.signer().async_sign_general_data(
+                BytesIO(data), "sha256", detached=True, timestamper=timestamper
+            )
+        except TimestampRequestError as exc:
+            raise SealUnavailable(f"The seal's timestamp authority did not answer: {exc}") from exc
+        return signed.dump()

@@ -558,3 +558,82 @@ class BankStatement(Base):
     uploaded_by: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Consultation(Timestamped, Base):
+    """A consultation as the public and the parties list it; its workflow owns the process."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        UniqueConstraint("buyer_siret", "reference"),
+        Index("ix_consultations_status_deadline", "status", "submission_deadline"),
+    )
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the workflow id
+    buyer_siret: Mapped[str] = mapped_column(String(14))
+    reference: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    procedure: Mapped[str] = mapped_column(String(20))
+    cpv_main: Mapped[str] = mapped_column(String(10), index=True)
+    estimated_value: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    submission_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the whole `Consultation`, as JSON
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # award, cancellation...
+    downloads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ConsultationDocument(Base):
+    """A file of the consultation documents (DCE); an amendment adds a new version."""
+
+    __tablename__ = "consultation_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(30))  # dce, amendment, notice, espd-request...
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    downloads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ConsultationQuestion(Base):
+    """A candidate's question and the buyer's answer, published to all without the asker."""
+
+    __tablename__ = "consultation_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id"), index=True)
+    supplier_siret: Mapped[str] = mapped_column(String(14))
+    question: Mapped[str] = mapped_column(String(5000))
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(String(10000))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ConsultationInterest(Base):
+    """A supplier following a consultation: told of answers, amendments and the outcome."""
+
+    __tablename__ = "consultation_interests"
+
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
+    supplier_siret: Mapped[str] = mapped_column(String(14), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BidRecord(Base):
+    """A bid's receipt and fate, so a supplier lists its bids across consultations."""
+
+    __tablename__ = "bids"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consultation_id: Mapped[str] = mapped_column(ForeignKey("consultations.id"), index=True)
+    supplier_siret: Mapped[str] = mapped_column(String(14), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # received, replaced, withdrawn, late...
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)

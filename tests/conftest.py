@@ -36,6 +36,7 @@ from api.credentials import register_client
 from core.config import Settings
 from core.principals import Role
 from signatures.policy import policy_from_settings
+from signatures.seal import Sealer
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker, make_sync_engine, transaction
 from store.migrate import upgrade
@@ -364,12 +365,16 @@ async def workers(
 ) -> AsyncIterator[Registrations]:
     """The real workers of both queues, in this process, on the API's queues and stores."""
     settings = api.settings
+    policy = policy_from_settings(settings)
     regs = registrations(
         temporal_env.client,
         BlobStore(settings.effective_blob_dir),
         api.sessions,
-        policy_from_settings(settings),
+        policy,
         callback_rules(settings),
+        Sealer.from_settings(settings, policy),
+        settings.shared_dir / "schemas",
+        settings.effective_public_url,
     )
     with ThreadPoolExecutor(4, thread_name_prefix="test-cpu") as pool:
         running = build_workers(

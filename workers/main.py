@@ -16,6 +16,7 @@ from activities.callbacks import callback_rules
 from core.config import Settings
 from invoicing.validation.pipeline import warm_up
 from signatures.policy import policy_from_settings
+from signatures.seal import Sealer
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
 from workers.connection import connect
@@ -29,7 +30,9 @@ SHUTDOWN_SECONDS = 5
 # Workflow messages are plain frozen dataclasses: shared with the sandbox as they are, so
 # the payload converter resolves their nested types (it looks them up in `sys.modules`).
 SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
+    "procurement.model",
     "workflows.callback_messages",
+    "workflows.consultation_messages",
     "workflows.deposits",
     "workflows.flows",
     "workflows.invoice_actions",
@@ -92,12 +95,16 @@ async def run_workers(settings: Settings) -> None:
         extra={"temporal": settings.effective_temporal_address, "namespace": client.namespace},
     )
     engine = make_async_engine(settings.effective_database_url)
+    policy = policy_from_settings(settings)
     regs = registrations(
         client,
         BlobStore(settings.effective_blob_dir),
         make_sessionmaker(engine),
-        policy_from_settings(settings),
+        policy,
         callback_rules(settings),
+        Sealer.from_settings(settings, policy),
+        settings.shared_dir / "schemas",
+        settings.effective_public_url,
     )
     await asyncio.to_thread(warm_up)  # compile the validation artefacts before taking tasks
     cpu_threads = os.cpu_count() or 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,12 +19,16 @@ from activities.callbacks import CallbackActivities, CallbackRules
 from activities.flows import FlowActivities
 from activities.invoices import InvoiceStoreActivities
 from activities.payments import PaymentActivities
+from activities.procurement import ProcurementActivities
 from activities.signatures import SignatureActivities
 from activities.validation import ValidationActivities
 from signatures.policy import VerificationPolicy
+from signatures.seal import Sealer
 from store.blobs import BlobStore
 from workflows.bank_statement import BankStatementWorkflow
 from workflows.callbacks import CallbackRelayWorkflow, CallbackWorkflow
+from workflows.consultation import ConsultationWorkflow
+from workflows.contract import ContractWorkflow
 from workflows.flow import FlowWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.payment_run import PaymentRunWorkflow
@@ -45,14 +50,20 @@ def registrations(
     sessions: async_sessionmaker[AsyncSession],
     signature_policy: VerificationPolicy,
     callback_rules: CallbackRules,
+    sealer: Sealer,
+    schemas_dir: Path,
+    public_url: str,
 ) -> Registrations:
-    """Every workflow and activity, with the stores, client, policy and rules they use."""
+    """Every workflow and activity, with the stores, client, policy, rules and seal they use."""
     invoices = InvoiceStoreActivities(sessions)
     validation = ValidationActivities(blobs)
     signatures = SignatureActivities(blobs, signature_policy)
     flows = FlowActivities(client, blobs, sessions)
     callbacks = CallbackActivities(client, sessions, callback_rules)
     payments = PaymentActivities(client, blobs, sessions)
+    procurement = ProcurementActivities(
+        blobs, sessions, signature_policy, sealer, schemas_dir, public_url
+    )
     return Registrations(
         workflows=(
             InvoiceWorkflow,
@@ -62,6 +73,8 @@ def registrations(
             CallbackRelayWorkflow,
             PaymentRunWorkflow,
             BankStatementWorkflow,
+            ConsultationWorkflow,
+            ContractWorkflow,
         ),
         io_activities=(
             invoices.check_platform_rules,
@@ -80,6 +93,17 @@ def registrations(
             payments.build_payment_files,
             payments.issue_payments,
             payments.apply_bank_statement,
+            procurement.record_consultation,
+            procurement.record_bid,
+            procurement.make_award_letters,
+            procurement.open_commitment,
+            procurement.close_commitment,
         ),
-        cpu_activities=(validation.validate_deposit, signatures.verify_signature),
+        cpu_activities=(
+            validation.validate_deposit,
+            signatures.verify_signature,
+            procurement.check_bid,
+            procurement.prepare_publication,
+            procurement.prepare_award_notice,
+        ),
     )

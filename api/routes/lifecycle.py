@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from api.deps import (
     CurrentPrincipal,
@@ -25,10 +23,9 @@ from api.deps import (
     UnsupportedMediaType,
     require_json,
 )
-from api.problems import problem
 from api.routes.invoices import MAX_ATTACHMENTS, InvoiceId, visible_invoice
 from api.schemas import RequestModel, ResponseModel
-from api.temporal_errors import temporal_unavailable
+from api.temporal_errors import temporal_unavailable, update_refusal
 from api.uploads import media_type_of, store_attachments
 from core.errors import ErrorCode, InvalidInput
 from core.principals import Principal
@@ -87,16 +84,6 @@ class Deadline(ResponseModel):
     paid_on: date | None
     late_interest: Decimal | None
     late_compensation: Decimal | None
-
-
-def _refused(error: WorkflowUpdateFailedError) -> JSONResponse:
-    """The workflow's refusal (an ApplicationError typed with our error code) as a problem."""
-    cause = error.cause
-    if not isinstance(cause, ApplicationError) or not cause.type:
-        raise error
-    details: dict[str, Any] = cause.details[0] if cause.details else {}
-    status = int(details.pop("http_status", 409))
-    return problem(status, cause.type, cause.message, **details)
 
 
 @router.post(
@@ -187,7 +174,7 @@ async def _send(
         async with temporal_unavailable():
             outcome = await handle.execute_update(InvoiceWorkflow.act, request)
     except WorkflowUpdateFailedError as error:
-        return _refused(error)
+        return update_refusal(error)
     done = ActionDone(
         id=invoice.id,
         status=outcome.status,

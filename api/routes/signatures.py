@@ -8,7 +8,6 @@ of its own (validation is CPU-bound and must not stall the API's event loop). Wi
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -17,50 +16,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from api.deps import CurrentPrincipal, SettingsDep, UnsupportedMediaType
+from api.deps import CurrentPrincipal, SettingsDep, UnsupportedMediaType, app_sealer
 from api.schemas import ResponseModel
 from api.uploads import media_type_of
-from core.config import Settings
 from core.errors import ErrorCode, InvalidInput
-from signatures.fetching import FetchRules
-from signatures.policy import VerificationPolicy
 from signatures.rendering import report_pdf
 from signatures.report import Indication, SignatureReport, VerificationReport
-from signatures.seal import SealKey, development_seal, load_seal, seal_pdf
 from signatures.verify import verify
 
 router = APIRouter(prefix="/v1", tags=["signatures"])
-
-
-@dataclass(frozen=True)
-class Sealer:
-    """Chaîne's seal as the settings configure it: read once, on first use."""
-
-    key: SealKey
-    tsa_url: str | None
-    fetch_rules: FetchRules | None
-    trust_roots: tuple
-
-    @classmethod
-    def from_settings(cls, settings: Settings, policy: VerificationPolicy) -> Sealer:
-        if settings.seal_pkcs12 is None:
-            data = development_seal(settings.var_dir / "development-seal.p12")
-            passphrase = None
-        else:
-            data = settings.seal_pkcs12.read_bytes()
-            secret = settings.seal_passphrase
-            passphrase = secret.get_secret_value().encode() if secret else None
-        rules = FetchRules(allowed_hosts=settings.allowed_hosts)
-        return cls(load_seal(data, passphrase), settings.seal_tsa_url, rules, policy.trust_roots)
-
-    async def seal(self, pdf: bytes) -> bytes:
-        return await seal_pdf(
-            pdf,
-            self.key,
-            tsa_url=self.tsa_url,
-            fetch_rules=self.fetch_rules,
-            trust_roots=self.trust_roots,
-        )
 
 
 class ReportFormat(StrEnum):
@@ -126,8 +90,7 @@ async def verify_signatures(
         return JSONResponse(out.model_dump(mode="json"))
     upload = form.get("file")
     pdf = report_pdf(report, file_name=upload.filename if isinstance(upload, UploadFile) else None)
-    sealer = getattr(request.app.state, "sealer", None) or Sealer.from_settings(settings, policy)
-    request.app.state.sealer = sealer
+    sealer = app_sealer(request, settings)
     name = f"verification-{report.sha256[:12]}.pdf"
     return Response(
         await sealer.seal(pdf),
