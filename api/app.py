@@ -18,6 +18,8 @@ from api.middleware import (
 )
 from api.problems import install_problem_handlers
 from api.routes import (
+    bids,
+    consultation_questions,
     consultations,
     directory,
     events,
@@ -103,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(threads.router)
     app.include_router(payments.router)
     app.include_router(consultations.router)
+    app.include_router(bids.router)
+    app.include_router(consultation_questions.router)
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
     # carries a request id and is counted.

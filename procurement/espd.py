@@ -360,9 +360,9 @@ class SupplierIdentity:
 
     siret: str
     name: str
-    street: str
-    city: str
-    postal_code: str
+    street: str = ""  # the directory may not know the address: the supplier adds it
+    city: str = ""
+    postal_code: str = ""
     country: str = "FRA"  # ISO 3166-1 alpha-3, as ESPD-EDM 3.x/4.x want
 
 
@@ -800,9 +800,13 @@ def _supplier_party(root: etree._Element, supplier: SupplierIdentity) -> None:
     )
     _sub(_sub(party, CAC, "PartyName"), CBC, "Name", supplier.name)
     address = _sub(party, CAC, "PostalAddress")
-    _sub(address, CBC, "StreetName", supplier.street)
-    _sub(address, CBC, "CityName", supplier.city)
-    _sub(address, CBC, "PostalZone", supplier.postal_code)
+    for tag, value in (
+        ("StreetName", supplier.street),
+        ("CityName", supplier.city),
+        ("PostalZone", supplier.postal_code),
+    ):
+        if value:
+            _sub(address, CBC, tag, value)
     _sub(
         _sub(address, CAC, "Country"),
         CBC,

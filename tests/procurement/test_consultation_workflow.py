@@ -11,16 +11,18 @@ from decimal import Decimal
 import httpx
 import pytest
 from asn1crypto import cms
-from sqlalchemy import select
+from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.principals import Role
-from directory.records import StructureCategory, StructureRecord
+from directory.identifiers import IdentifierScheme
+from directory.records import StructureCategory, StructureRecord, SupplierRecord
 from invoicing.formats import write_invoice
 from invoicing.syntax import Syntax
+from procurement.espd import read_response
 from store.database import transaction
 from store.directory import DirectoryRepository
-from store.models import BidRecord, Commitment
+from store.models import BidRecord, Commitment, ConsultationInterest
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
@@ -195,6 +197,10 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     )
     assert awarded["status"] == "awarded"
     assert len(awarded["letters"]) == 2
+    letter = await tender.a.get(f"{tender.base}/letters/mine")
+    assert letter.content.startswith(b"%PDF") and b"/ByteRange" in letter.content  # sealed
+    public_kinds = {d["kind"] for d in (await api.anonymous().get(tender.base)).json()["documents"]}
+    assert "letter" not in public_kinds
     end = datetime.fromisoformat(awarded["standstill_end"])
     assert end - datetime.fromisoformat(awarded["outcome"]["decided_at"]) == timedelta(days=11)
 
@@ -308,3 +314,88 @@ async def test_publication_refuses_terms_that_break_the_rules(
         404,
         "CONSULTATION_NOT_FOUND",
     )
+
+
+async def test_espd_responses_decide_admissibility_at_opening(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    async with transaction(api.sessions) as session:
+        await DirectoryRepository(session).upsert_suppliers(
+            [SupplierRecord(IdentifierScheme.SIRET, SELLER_SIRET, "Jardins Durables SARL")]
+        )
+    tender = await Tender(api, temporal_env).start("AO-DUME", espd_required=True)
+    kinds = {d["kind"] for d in (await api.anonymous().get(tender.base)).json()["documents"]}
+    assert kinds == {"dce", "notice", "espd-request"}
+
+    dume = await tender.a.get(f"{tender.base}/espd-response")
+    assert dume.status_code == 200, dume.text
+    assert read_response(dume.content).economic_operator.siret == SELLER_SIRET
+    unknown = await tender.c.get(f"{tender.base}/espd-response")
+    assert_problem(unknown, 422, "SUPPLIER_NOT_FOUND")
+    request_xml = next(
+        d
+        for d in (await api.anonymous().get(tender.base)).json()["documents"]
+        if d["kind"] == "espd-request"
+    )
+    request_bytes = (
+        await api.anonymous().get(f"{tender.base}/documents/{request_xml['id']}")
+    ).content
+
+    def with_espd(xml: bytes) -> dict:
+        return {
+            "files": [
+                ("files", ("offre.pdf", default_pdf(), "application/pdf")),
+                ("espd", ("dume.xml", xml, "application/xml")),
+            ]
+        }
+
+    assert (
+        await tender.a.post(f"{tender.base}/bids", **with_espd(dume.content))
+    ).status_code == 201
+    assert (await tender.bid(tender.b, ("offre.pdf", default_pdf()))).status_code == 201
+    wrong = await tender.c.post(f"{tender.base}/bids", **with_espd(request_bytes))
+    assert wrong.status_code == 201, wrong.text
+    await tender.skip(timedelta(days=36))
+
+    opened = await tender.ok("opening")
+    by_supplier = {
+        b["supplier_siret"]: b for b in (await tender.buyer.get(f"{tender.base}/bids")).json()
+    }
+    assert by_supplier[SELLER_SIRET]["admissible"] is True
+    assert by_supplier[OTHER_SIRET]["reasons"] == ["no ESPD (DUME) response"]
+    assert by_supplier[THIRD_SIRET]["admissible"] is False
+    assert "ESPD response unreadable" in by_supplier[THIRD_SIRET]["reasons"][0]
+    assert opened["status"] == "opened"
+
+
+async def test_questions_are_answered_to_all_and_interest_is_kept_once(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    tender = await Tender(api, temporal_env).start("AO-QA")
+    asked = await tender.a.post(f"{tender.base}/questions", json={"question": "Surface totale ?"})
+    assert asked.status_code == 201, asked.text
+    listed = (await tender.buyer.get(f"{tender.base}/questions")).json()
+    assert [(q["supplier_siret"], q["answer"]) for q in listed] == [(SELLER_SIRET, None)]
+    assert (await api.anonymous().get(tender.base)).json()["questions"] == []
+    answered = await tender.buyer.post(
+        f"{tender.base}/questions/{listed[0]['id']}/answer", json={"answer": "12 hectares."}
+    )
+    assert answered.status_code == 200, answered.text
+    public = (await api.anonymous().get(tender.base)).json()["questions"]
+    assert [(q["question"], q["answer"]) for q in public] == [("Surface totale ?", "12 hectares.")]
+    assert "supplier_siret" not in public[0]
+    for _ in range(2):
+        followed = await tender.b.post(f"{tender.base}/interest")
+        assert followed.status_code == 201, followed.text
+    async with api.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ConsultationInterest)
+            .where(
+                ConsultationInterest.consultation_id
+                == f"consultation:{BUYER_SIRET}:{tender.reference}"
+            )
+        )
+    assert count == 1
+    other_buyer = await api.as_role(Role.BUYER, THIRD_SIRET)
+    assert_problem(await other_buyer.get(f"{tender.base}/questions"), 404, "CONSULTATION_NOT_FOUND")
