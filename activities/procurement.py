@@ -21,11 +21,12 @@ from activities.signatures import check_signed_file
 from core.errors import ChaineError, ErrorCode
 from procurement import eforms, espd
 from procurement.letters import award_letter, letter_name
-from procurement.model import Address, Admissibility, Bid, BidFile
+from procurement.model import Address, Admissibility, Bid, BidFile, ConsultationStatus
 from procurement.model import Consultation as Terms
 from signatures.policy import VerificationPolicy
 from signatures.seal import Sealer
 from store.blobs import BlobStore
+from store.consultations import ConsultationFollowers
 from store.database import transaction
 from store.models import (
     BidRecord,
@@ -48,6 +49,12 @@ from workflows.consultation_messages import (
 from workflows.signature_checks import SignatureCheckRequest
 
 PDF = "application/pdf"
+# Statuses followers are told of, and how.
+ANNOUNCED = {
+    ConsultationStatus.AWARDED.value: "the consultation is awarded (letters are available)",
+    ConsultationStatus.CANCELLED.value: "the consultation is declared sans suite",
+    ConsultationStatus.UNSUCCESSFUL.value: "the consultation is unsuccessful",
+}
 XML = "application/xml"
 TERMS = TypeAdapter(Terms)
 RECEIPT = TypeAdapter(BidReceipt)
@@ -76,9 +83,14 @@ class ProcurementActivities:
 
     @activity.defn(name="record_consultation")
     async def record_consultation(self, record: ConsultationRecord) -> None:
+        """Project the consultation; tell its followers of an amendment or an outcome.
+
+        Notifications go in the same transaction as the change they announce, and only
+        for a change not yet recorded, so a retry announces nothing twice."""
         terms = record.consultation
         async with transaction(self.sessions) as session:
             row = await session.get(Consultation, terms.workflow_id)
+            before = row.status if row is not None else None
             values: dict[str, Any] = {
                 "buyer_siret": terms.buyer_siret,
                 "reference": terms.reference,
@@ -105,19 +117,19 @@ class ProcurementActivities:
                     )
                 )
             )
-            for document in record.documents:
-                if (document.sha256, document.kind) not in known:
-                    known.add((document.sha256, document.kind))
-                    session.add(
-                        ConsultationDocument(
-                            consultation_id=terms.workflow_id,
-                            name=document.name,
-                            kind=document.kind,
-                            sha256=document.sha256,
-                            size=document.size,
-                            media_type=document.media_type,
-                        )
+            new = [d for d in record.documents if (d.sha256, d.kind) not in known]
+            for document in new:
+                session.add(
+                    ConsultationDocument(
+                        consultation_id=terms.workflow_id,
+                        name=document.name,
+                        kind=document.kind,
+                        sha256=document.sha256,
+                        size=document.size,
+                        media_type=document.media_type,
                     )
+                )
+            await _announce(session, record, before, new)
 
     @activity.defn(name="record_bid")
     async def record_bid(self, record: BidRecordInput) -> None:
@@ -303,6 +315,27 @@ class ProcurementActivities:
             row = await session.get(Commitment, number)
             if row is not None:
                 row.active = False
+
+
+async def _announce(
+    session: AsyncSession, record: ConsultationRecord, before: str | None, new: list[Document]
+) -> None:
+    """Followers hear of amendments and of the consultation's outcome."""
+    terms = record.consultation
+    followers = ConsultationFollowers(session, terms.workflow_id)
+    deadline = record.submission_deadline.isoformat()
+    if any(d.kind == "amendment" for d in new):
+        await followers.notify(
+            "consultation.amended",
+            f"{terms.reference}: documents amended (deadline {deadline})",
+            {"documents": [d.name for d in new], "submission_deadline": deadline},
+        )
+    if record.status != before and record.status in ANNOUNCED:
+        await followers.notify(
+            f"consultation.{record.status}",
+            f"{terms.reference}: {ANNOUNCED[record.status]}",
+            {"status": record.status, "outcome": record.outcome},
+        )
 
 
 class NoticeInvalid(ChaineError):

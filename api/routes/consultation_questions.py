@@ -19,6 +19,7 @@ from api.deps import SessionDep, require_json
 from api.routes.consultations import public_row
 from core.errors import ChaineError, ErrorCode, NotFound
 from procurement.model import ConsultationStatus
+from store.consultations import ConsultationFollowers
 from store.models import ConsultationInterest, ConsultationQuestion
 
 router = APIRouter(prefix="/v1", tags=["consultations"])
@@ -85,8 +86,16 @@ async def answer_question(
     question = await session.get(ConsultationQuestion, question_id)
     if question is None or question.consultation_id != target.id:
         raise NotFound("no such question")
+    first = question.answer is None
     question.answer = body.answer
     question.answered_at = datetime.now(UTC)
+    if first:
+        await ConsultationFollowers(session, target.id).notify(
+            "consultation.answered",
+            f"{target.reference}: a question is answered",
+            {"question": question.question, "answer": body.answer},
+            also=[question.supplier_siret],
+        )
     await session.commit()
     return JSONResponse({"id": question_id, "answer": body.answer})
 

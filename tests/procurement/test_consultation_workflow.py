@@ -197,6 +197,8 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     )
     assert awarded["status"] == "awarded"
     assert len(awarded["letters"]) == 2
+    told = (await tender.b.get("/v1/notifications")).json()["items"]
+    assert [n["kind"] for n in told].count("consultation.awarded") == 1
     letter = await tender.a.get(f"{tender.base}/letters/mine")
     assert letter.content.startswith(b"%PDF") and b"/ByteRange" in letter.content  # sealed
     public_kinds = {d["kind"] for d in (await api.anonymous().get(tender.base)).json()["documents"]}
@@ -377,6 +379,7 @@ async def test_questions_are_answered_to_all_and_interest_is_kept_once(
     listed = (await tender.buyer.get(f"{tender.base}/questions")).json()
     assert [(q["supplier_siret"], q["answer"]) for q in listed] == [(SELLER_SIRET, None)]
     assert (await api.anonymous().get(tender.base)).json()["questions"] == []
+    assert (await tender.b.post(f"{tender.base}/interest")).status_code == 201
     answered = await tender.buyer.post(
         f"{tender.base}/questions/{listed[0]['id']}/answer", json={"answer": "12 hectares."}
     )
@@ -384,6 +387,11 @@ async def test_questions_are_answered_to_all_and_interest_is_kept_once(
     public = (await api.anonymous().get(tender.base)).json()["questions"]
     assert [(q["question"], q["answer"]) for q in public] == [("Surface totale ?", "12 hectares.")]
     assert "supplier_siret" not in public[0]
+    for follower in (tender.a, tender.b):  # the asker and a follower are told
+        inbox = (await follower.get("/v1/notifications")).json()["items"]
+        assert "consultation.answered" in [n["kind"] for n in inbox]
+    silent = (await tender.c.get("/v1/notifications")).json()["items"]
+    assert "consultation.answered" not in [n["kind"] for n in silent]
     for _ in range(2):
         followed = await tender.b.post(f"{tender.base}/interest")
         assert followed.status_code == 201, followed.text
@@ -399,3 +407,26 @@ async def test_questions_are_answered_to_all_and_interest_is_kept_once(
     assert count == 1
     other_buyer = await api.as_role(Role.BUYER, THIRD_SIRET)
     assert_problem(await other_buyer.get(f"{tender.base}/questions"), 404, "CONSULTATION_NOT_FOUND")
+
+
+async def test_a_late_amendment_pushes_the_deadline_and_tells_followers(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    tender = await Tender(api, temporal_env).start("AO-AMEND")
+    assert (await tender.b.post(f"{tender.base}/interest")).status_code == 201
+    first_deadline = datetime.fromisoformat((await tender.state())["submission_deadline"])
+    await tender.skip(timedelta(days=32))  # 3 days before the deadline: under the 6 days
+    amended = await tender.buyer.post(
+        f"{tender.base}/amendments",
+        files=[("documents", ("cctp-v2.pdf", default_pdf(), "application/pdf"))],
+    )
+    assert amended.status_code == 200, amended.text
+    moved = datetime.fromisoformat(amended.json()["submission_deadline"])
+    assert moved - first_deadline > timedelta(days=2)
+    told = (await tender.b.get("/v1/notifications")).json()["items"]
+    assert [n["kind"] for n in told] == ["consultation.amended"]
+    await tender.skip(timedelta(days=4))  # past the first deadline, before the new one
+    assert (await tender.state())["status"] == "published"
+    assert (await tender.bid(tender.a, ("offre.pdf", default_pdf()))).status_code == 201
+    await tender.skip(timedelta(days=3))
+    assert (await tender.state())["status"] == "closed"
