@@ -332,6 +332,8 @@ RECORDED_TYPES = (
     "CallbackWorkflow",
     "PaymentRunWorkflow",
     "BankStatementWorkflow",
+    "ConsultationWorkflow",
+    "ContractWorkflow",
 )
 
 

@@ -28,7 +28,7 @@ from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
 from tests.testpki import TestPki, default_pdf, sign_pdf
 
-pytestmark = pytest.mark.usefixtures("workers")
+pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.record_histories]
 OTHER_SIRET = "44306184100005"
 THIRD_SIRET = "55203253400646"
 REFERENCE = "AO-2026-042"

@@ -18,6 +18,8 @@ from tests.conftest import HISTORIES
 from workers.main import SANDBOX
 from workflows.bank_statement import BankStatementWorkflow
 from workflows.callbacks import CallbackWorkflow
+from workflows.consultation import ConsultationWorkflow
+from workflows.contract import ContractWorkflow
 from workflows.data_converter import DATA_CONVERTER
 from workflows.flow import FlowWorkflow
 from workflows.invoice import InvoiceWorkflow
@@ -45,6 +47,8 @@ async def test_a_recorded_history_replays(path: Path) -> None:
             CallbackWorkflow,
             PaymentRunWorkflow,
             BankStatementWorkflow,
+            ConsultationWorkflow,
+            ContractWorkflow,
         ],
         data_converter=DATA_CONVERTER,
         workflow_runner=SandboxedWorkflowRunner(restrictions=SANDBOX),
