@@ -10,15 +10,21 @@ from temporalio import activity
 
 from directory.identifiers import IdentifierScheme
 from directory.records import ServiceRecord, StructureCategory, StructureRecord
+from invoicing.commitments import RELEASING_STATUSES, commitment_charge
 from invoicing.control_plan import PastInvoice, RiskFacts
 from invoicing.lifecycle_codes import lifecycle_code
-from invoicing.platform_rules import DirectoryFacts, InvoiceFacts, check_platform_rules
+from invoicing.platform_rules import (
+    CommitmentFacts,
+    DirectoryFacts,
+    InvoiceFacts,
+    check_platform_rules,
+)
 from invoicing.statuses import InvoiceStatus
 from store.commitments import CommitmentRepository
 from store.database import transaction
 from store.directory import DirectoryRepository
 from store.invoices import InvoiceRepository
-from store.models import Invoice
+from store.models import Commitment, Invoice
 from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
 from workflows.invoice_actions import (
     MandateRequest,
@@ -41,8 +47,8 @@ class InvoiceStoreActivities:
 
     @activity.defn(name="check_platform_rules")
     async def check_platform_rules(self, check: PlatformCheck) -> PlatformOutcome:
-        """Stage (e): the platform rules, as report findings (all fatal), and what routing
-        needs: the buyer's category (its payment deadline) and the commitment's flags."""
+        """Stage (e): the platform rules, as report findings, and what routing needs: the
+        buyer's category (its payment deadline) and the commitment's flags."""
         keys = check.keys
         async with self.sessions() as session:
             directory = DirectoryRepository(session)
@@ -77,14 +83,15 @@ class InvoiceStoreActivities:
                 keys.iban,
                 keys.type_code,
                 keys.preceding_number,
+                _decimal(keys.total_without_vat),
             ),
-            DirectoryFacts(structure, duplicate, credited),
+            DirectoryFacts(structure, duplicate, credited, _commitment_facts(commitment)),
         )
         return PlatformOutcome(
             findings=[
                 {
                     "rule": f.rule.value,
-                    "severity": "fatal",
+                    "severity": f.severity.value,
                     "location": f.location,
                     "message": f.message,
                     "stage": "PLATFORM",
@@ -98,15 +105,23 @@ class InvoiceStoreActivities:
 
     @activity.defn(name="record_deposit")
     async def record_deposit(self, record: RecordDeposit) -> bool:
-        """Persist the deposit and its statuses; a retry writes nothing twice."""
+        """Persist the deposit and its statuses, and count an accepted invoice against its
+        commitment in the same transaction; a retry writes (and counts) nothing twice."""
         request = record.request
+        rejected = record.status == InvoiceStatus.REJETEE
+        keys = record.keys
         invoice = Invoice(
             id=record.invoice_id,
             workflow_id=record.workflow_id,
             run_id=record.run_id,
             seller_key=record.seller_key,
             number=record.number,
-            **(_key_columns(record.keys) if record.keys else {}),
+            **(_key_columns(keys) if keys else {}),
+            commitment_counted=(
+                commitment_charge(keys.type_code, _decimal(keys.total_without_vat))
+                if keys and keys.commitment_number and not rejected
+                else None
+            ),
             syntax=record.report.get("syntax"),
             profile=record.report.get("profile"),
             status=record.status,
@@ -127,27 +142,32 @@ class InvoiceStoreActivities:
             works=record.works,
             service_done_presumed=record.service_done_presumed,
         )
-        rejected = record.status == InvoiceStatus.REJETEE
         statuses = []
         for status in record.statuses:
             code = lifecycle_code(InvoiceStatus(status), rejected_at_intake=rejected)
             statuses.append((status, code.value if code else None))
         async with transaction(self.sessions) as session:
-            preceding = record.keys.preceding_number if record.keys else None
+            preceding = keys.preceding_number if keys else None
             if preceding and not rejected:
                 invoice.credited_invoice_id = await InvoiceRepository(session).credited_by(
                     record.seller_key, preceding, excluding=record.invoice_id
                 )
-            return await InvoiceRepository(session).add_deposit(
+            added = await InvoiceRepository(session).add_deposit(
                 invoice,
                 statuses,
                 actor=request.depositor,
                 at=request.received_at,
             )
+            if added and invoice.commitment_number and invoice.commitment_counted is not None:
+                await CommitmentRepository(session).add_consumed(
+                    invoice.commitment_number, invoice.commitment_counted
+                )
+            return added
 
     @activity.defn(name="record_transition")
     async def record_transition(self, record: TransitionRecord) -> bool:
-        """Persist a status change with its history row and event, once per sequence."""
+        """Persist a status change with its history row and event, once per sequence; an
+        invoice ending unpaid gives back what it counted against its commitment."""
         projection = {
             "due_at": record.due_at,
             "suspended_since": record.suspended_since,
@@ -169,7 +189,8 @@ class InvoiceStoreActivities:
         if record.attachments_added:
             projection["attachments_added"] = [asdict(a) for a in record.attachments_added]
         async with transaction(self.sessions) as session:
-            return await InvoiceRepository(session).add_transition(
+            invoices = InvoiceRepository(session)
+            added = await invoices.add_transition(
                 record.invoice_id,
                 record.sequence,
                 record.status,
@@ -181,6 +202,11 @@ class InvoiceStoreActivities:
                 record.event_type,
                 projection,
             )
+            if added and record.status in RELEASING_STATUSES:
+                released = await invoices.uncount_commitment(record.invoice_id)
+                if released is not None:
+                    await CommitmentRepository(session).add_consumed(released[0], -released[1])
+            return added
 
     @staticmethod
     async def _structure(directory: DirectoryRepository, siret: str) -> StructureRecord | None:
@@ -196,6 +222,7 @@ class InvoiceStoreActivities:
             service_code_required=row.service_code_required,
             commitment_required=row.commitment_required,
             payment_status_not_reported=row.payment_status_not_reported,
+            commitment_ceiling_strict=row.commitment_ceiling_strict,
             services=tuple(
                 ServiceRecord(s.code, s.name, s.active) for s in await directory.services(siret)
             ),
@@ -253,6 +280,19 @@ class InvoiceStoreActivities:
             return await InvoiceRepository(session).mandate(
                 request.invoice_id, number, request.amount
             )
+
+
+def _commitment_facts(row: Commitment | None) -> CommitmentFacts | None:
+    """The commitment as the platform rules see it."""
+    if row is None:
+        return None
+    return CommitmentFacts(
+        buyer_siret=row.buyer_siret,
+        supplier_siret=row.supplier_siret,
+        ceiling=row.ceiling,
+        consumed=row.consumed,
+        active=row.active,
+    )
 
 
 def _key_columns(keys: RoutingKeys) -> dict[str, object]:

@@ -366,6 +366,8 @@ def _structure_line(values: dict[str, str]) -> tuple[StructureRecord, ServiceRec
         service_code_required=_flag(values, "service_code_required", default=False),
         commitment_required=_flag(values, "commitment_required", default=False),
         payment_status_not_reported=_flag(values, "payment_status_not_reported", default=False),
+        # An optional column, so files written before it existed import unchanged.
+        commitment_ceiling_strict=_flag(values, "commitment_ceiling_strict", default=False),
     )
     if not any(values.get(name) for name in SERVICE_COLUMNS):
         return structure, None

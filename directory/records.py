@@ -39,6 +39,8 @@ class StructureRecord:
     commitment_required: bool = False
     payment_status_not_reported: bool = False
     services: tuple[ServiceRecord, ...] = field(default_factory=tuple)
+    # Refuse, rather than only warn about, invoices over what remains of their commitment.
+    commitment_ceiling_strict: bool = False
 
 
 @dataclass(frozen=True)

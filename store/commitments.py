@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.records import CommitmentRecord
@@ -22,6 +23,15 @@ class CommitmentRepository:
     async def get(self, number: str) -> Commitment | None:
         """The commitment with this number."""
         return await self.session.get(Commitment, number)
+
+    async def add_consumed(self, number: str, amount: Decimal) -> None:
+        """Add `amount` (negative to give it back) to the commitment's consumed amount, in one
+        UPDATE so that concurrent deposits against the same commitment all count."""
+        await self.session.execute(
+            update(Commitment)
+            .where(Commitment.number == number)
+            .values(consumed=Commitment.consumed + amount)
+        )
 
     async def upsert(self, records: Sequence[CommitmentRecord]) -> list[UpsertOutcome]:
         """Insert or update commitments by number, in one read (the consumed amount stays)."""

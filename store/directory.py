@@ -213,6 +213,7 @@ def _structure_values(record: StructureRecord) -> dict[str, Any]:
         "service_code_required": record.service_code_required,
         "commitment_required": record.commitment_required,
         "payment_status_not_reported": record.payment_status_not_reported,
+        "commitment_ceiling_strict": record.commitment_ceiling_strict,
     }
 
 

@@ -84,6 +84,15 @@ class InvoiceRepository:
         )
         return True
 
+    async def uncount_commitment(self, invoice_id: str) -> tuple[str, Decimal] | None:
+        """Stop counting the invoice against its commitment: the commitment number and the
+        amount to give back, or None when it counts nothing (already given back)."""
+        invoice = await self.session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice is None or invoice.commitment_number is None:
+            return None
+        counted, invoice.commitment_counted = invoice.commitment_counted, None
+        return None if counted is None else (invoice.commitment_number, counted)
+
     def _add_change(
         self,
         invoice: Invoice,

@@ -86,6 +86,9 @@ class Structure(Timestamped, Base):
     service_code_required: Mapped[bool] = mapped_column(Boolean, default=False)
     commitment_required: Mapped[bool] = mapped_column(Boolean, default=False)
     payment_status_not_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    commitment_ceiling_strict: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
 
     services: Mapped[list[Service]] = relationship(
         back_populates="structure", cascade="all, delete-orphan", order_by="Service.code"
@@ -194,6 +197,9 @@ class Invoice(Timestamped, Base):
     buyer_name: Mapped[str | None] = mapped_column(String(300))
     service_code: Mapped[str | None] = mapped_column(String(100))
     commitment_number: Mapped[str | None] = mapped_column(String(100))
+    # What the invoice counts against that commitment's `consumed` while it is live: set
+    # when accepted, cleared when it ends unpaid, so exactly this amount is given back.
+    commitment_counted: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
     payee_iban: Mapped[str | None] = mapped_column(String(34))  # BT-84: where to pay
     # A credit note or corrective invoice: the seller's invoice it refers to (BT-25).
     credited_invoice_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -44,6 +44,7 @@ class StructurePublic(ResponseModel):
     service_code_required: bool
     commitment_required: bool
     payment_status_not_reported: bool
+    commitment_ceiling_strict: bool
 
 
 class StructuresPublic(ResponseModel):
@@ -184,6 +185,7 @@ class StructureUpsert(RequestModel):
     service_code_required: bool = False
     commitment_required: bool = False
     payment_status_not_reported: bool = False
+    commitment_ceiling_strict: bool = False  # refuse invoices over their commitment's ceiling
     services: list[ServiceUpsert] = Field(default_factory=list, max_length=1000)
 
 
@@ -209,6 +211,7 @@ async def put_structure(
         service_code_required=body.service_code_required,
         commitment_required=body.commitment_required,
         payment_status_not_reported=body.payment_status_not_reported,
+        commitment_ceiling_strict=body.commitment_ceiling_strict,
         services=tuple(ServiceRecord(s.code, s.name, s.active) for s in body.services),
     )
     repository = DirectoryRepository(session)

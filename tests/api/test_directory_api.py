@@ -107,6 +107,7 @@ async def test_search_by_siret(buyer: httpx.AsyncClient) -> None:
             "service_code_required": False,
             "commitment_required": False,
             "payment_status_not_reported": False,
+            "commitment_ceiling_strict": False,
         }
     ]
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import zipfile
 from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -22,10 +23,11 @@ from invoicing.model import PrecedingInvoice
 from invoicing.syntax import Syntax
 from store.database import transaction
 from store.directory import DirectoryRepository
-from store.models import Invoice
+from store.models import Commitment, Invoice
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
+from tests.store.test_invoice_idempotency import consumed
 
 OTHER_SELLER = "21750001600019"
 HOSPITAL = "26750045200011"
@@ -403,3 +405,130 @@ async def test_a_credit_note_must_name_an_invoice_of_its_seller(
     assert (finding["location"], "NOPE-1" in finding["message"]) == ("BT-25", True)
     rejected = (await supplier.get(unknown.headers["location"])).json()
     assert rejected["credited_invoice_id"] is None
+
+
+# --- the commitment of BT-13 ------------------------------------------------------------
+
+
+@pytest.fixture
+async def commitments(api: ApiServer, directory: None) -> None:
+    """Three commitments of the ministry with 1,000.00 left each: one open to this supplier,
+    one closed, one of another supplier."""
+    async with transaction(api.sessions) as session:
+        for number, supplier_siret, active in [
+            ("EJ-OPEN", SELLER_SIRET, True),
+            ("EJ-CLOSED", SELLER_SIRET, False),
+            ("EJ-OTHER", OTHER_SELLER, True),
+        ]:
+            session.add(
+                Commitment(
+                    number=number,
+                    buyer_siret=BUYER_SIRET,
+                    supplier_siret=supplier_siret,
+                    ceiling=Decimal("5000.00"),
+                    consumed=Decimal("4000.00"),
+                    active=active,
+                )
+            )
+
+
+@pytest.mark.parametrize(
+    ("commitment", "rule"),
+    [
+        ("EJ-UNKNOWN", "PF-COMMITMENT-UNKNOWN"),
+        ("EJ-CLOSED", "PF-COMMITMENT-INACTIVE"),
+        ("EJ-OTHER", "PF-COMMITMENT-OTHER-SUPPLIER"),
+    ],
+)
+@pytest.mark.usefixtures("commitments")
+async def test_an_invoice_must_reference_an_open_commitment_of_its_supplier(
+    api: ApiServer, supplier: httpx.AsyncClient, commitment: str, rule: str
+) -> None:
+    response = await supplier.post(
+        "/v1/invoices", **xml(ubl(amount="100.00", commitment_number=commitment))
+    )
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    assert [(f["rule"], f["severity"], f["location"]) for f in problem["report"]["findings"]] == [
+        (rule, "fatal", "BT-13")
+    ]
+    for number in ("EJ-OPEN", "EJ-CLOSED", "EJ-OTHER"):
+        assert await consumed(api.sessions, number) == Decimal("4000.00")
+
+
+@pytest.mark.usefixtures("commitments")
+async def test_an_invoice_within_its_commitment_is_counted_against_it(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post(
+        "/v1/invoices", **xml(ubl(amount="800.00", commitment_number="EJ-OPEN"))
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["report"]["findings"] == []
+    assert await consumed(api.sessions, "EJ-OPEN") == Decimal("4800.00")  # without VAT
+
+
+@pytest.mark.usefixtures("commitments")
+async def test_an_invoice_over_the_ceiling_is_accepted_with_a_warning(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    response = await supplier.post(
+        "/v1/invoices", **xml(ubl(amount="1200.00", commitment_number="EJ-OPEN"))
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()["report"]
+    assert report["valid"] is True
+    [warning] = report["findings"]
+    assert (warning["rule"], warning["severity"], warning["stage"]) == (
+        "PF-COMMITMENT-CEILING-EXCEEDED",
+        "warning",
+        "PLATFORM",
+    )
+    assert "1000.00 remaining" in warning["message"]
+    assert await consumed(api.sessions, "EJ-OPEN") == Decimal("5200.00")
+
+
+@pytest.mark.usefixtures("commitments")
+async def test_a_structure_strict_about_ceilings_refuses_an_invoice_over_one(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    ops = await api.as_role(Role.OPS)
+    strict = await ops.put(
+        f"/v1/structures/{BUYER_SIRET}",
+        json={
+            "name": "Ministère des tests",
+            "category": "STATE",
+            "commitment_ceiling_strict": True,
+        },
+    )
+    assert strict.status_code == 200, strict.text
+    assert strict.json()["commitment_ceiling_strict"] is True
+
+    response = await supplier.post(
+        "/v1/invoices", **xml(ubl(amount="1200.00", commitment_number="EJ-OPEN"))
+    )
+    problem = assert_problem(response, 422, "INVOICE_INVALID")
+    assert [(f["rule"], f["severity"]) for f in problem["report"]["findings"]] == [
+        ("PF-COMMITMENT-CEILING-EXCEEDED", "fatal")
+    ]
+    assert await consumed(api.sessions, "EJ-OPEN") == Decimal("4000.00")
+
+
+@pytest.mark.usefixtures("commitments")
+async def test_a_credit_note_gives_back_to_the_commitment(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    invoice = await supplier.post(
+        "/v1/invoices",
+        **xml(ubl(number="F-2026-400", amount="800.00", commitment_number="EJ-OPEN")),
+    )
+    assert invoice.status_code == 201, invoice.text
+    note = ubl(
+        number="AV-2026-400",
+        amount="200.00",
+        commitment_number="EJ-OPEN",
+        type_code="381",
+        preceding_invoices=(PrecedingInvoice("F-2026-400", date(2026, 1, 15)),),
+    )
+    credit = await supplier.post("/v1/invoices", **xml(note))
+    assert credit.status_code == 201, credit.text
+    assert await consumed(api.sessions, "EJ-OPEN") == Decimal("4600.00")

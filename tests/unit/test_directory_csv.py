@@ -118,6 +118,25 @@ def test_a_file_without_service_columns_is_a_structures_file() -> None:
     ]
 
 
+def test_the_optional_strict_ceiling_column_is_read_when_present() -> None:
+    strict = read(
+        a_file(
+            f"{STRUCTURES_WITHOUT_SERVICES},commitment_ceiling_strict",
+            f"{MINISTRY},Ministère test,STATE,true,false,true,false,oui",
+        )
+    )
+
+    assert strict == [
+        StructureRecord(
+            siret=MINISTRY,
+            name="Ministère test",
+            category=StructureCategory.STATE,
+            commitment_required=True,
+            commitment_ceiling_strict=True,
+        )
+    ]
+
+
 def test_french_spreadsheet_export_with_bom_semicolons_and_french_words_is_read() -> None:
     lines = a_file(
         STRUCTURES.replace(",", ";"),

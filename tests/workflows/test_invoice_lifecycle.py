@@ -23,6 +23,7 @@ from store.models import Commitment, Invoice, InvoiceEvent, Mandate
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
+from tests.store.test_invoice_idempotency import consumed
 
 pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.record_histories]
 COMMITMENT = "EJ-2026-0001"
@@ -336,3 +337,37 @@ async def test_a_recycled_invoice_is_rerouted_to_an_active_structure(
     assert_problem(await parties.act(parties.buyer, "TAKE"), 404, "INVOICE_NOT_FOUND")
     city_buyer = await api.as_role(Role.BUYER, city)
     assert (await parties.ok(city_buyer, "TAKE"))["status"] == "PRISE_EN_COMPTE"
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "reason", "status"),
+    [("buyer", "REJECT", "WRONG_AMOUNT", "REJETEE"), ("supplier", "CANCEL", None, "ANNULEE")],
+)
+async def test_an_invoice_counts_against_its_commitment_until_it_ends_unpaid(
+    api: ApiServer,
+    temporal_env: WorkflowEnvironment,
+    who: str,
+    action: str,
+    reason: str | None,
+    status: str,
+) -> None:
+    async with transaction(api.sessions) as session:
+        session.add(
+            Commitment(
+                number="EJ-2026-0042",
+                buyer_siret=BUYER_SIRET,
+                supplier_siret=SELLER_SIRET,
+                ceiling=Decimal("50000.00"),
+                consumed=Decimal("300.00"),
+            )
+        )
+    parties = await Parties(api, temporal_env).start("F-2026-EJ-1", commitment="EJ-2026-0042")
+    # 300.00 already consumed, and the invoice's 1,200.00 without VAT
+    assert await consumed(api.sessions, "EJ-2026-0042") == Decimal("1500.00")
+
+    ended = await parties.ok(getattr(parties, who), action, reason=reason)
+    assert ended["status"] == status
+    assert await consumed(api.sessions, "EJ-2026-0042") == Decimal("300.00")
+    async with api.sessions() as session:
+        invoice = await session.get(Invoice, parties.location.rsplit("/", 1)[1])
+        assert invoice is not None and invoice.commitment_counted is None
