@@ -131,28 +131,12 @@ class ProcurementActivities:
                 )
             await _announce(session, record, before, new)
 
-    @activity.defn(name="record_bid")
-    async def record_bid(self, record: BidRecordInput) -> None:
-        receipt = record.receipt
+    @activity.defn(name="record_bids")
+    async def record_bids(self, records: list[BidRecordInput]) -> None:
+        """Write bids' receipts and fates in order, in one transaction (idempotent)."""
         async with transaction(self.sessions) as session:
-            row = await session.get(BidRecord, receipt.bid_id)
-            receipt_json = RECEIPT.dump_python(receipt, mode="json")
-            if row is None:
-                session.add(
-                    BidRecord(
-                        id=receipt.bid_id,
-                        consultation_id=receipt.consultation_id,
-                        supplier_siret=receipt.supplier_siret,
-                        version=receipt.version,
-                        received_at=receipt.received_at,
-                        status=record.status,
-                        receipt=receipt_json,
-                        outcome=record.outcome,
-                    )
-                )
-            else:
-                row.status = record.status
-                row.outcome = record.outcome if record.outcome is not None else row.outcome
+            for record in records:
+                await _record_bid(session, record)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -315,6 +299,29 @@ class ProcurementActivities:
             row = await session.get(Commitment, number)
             if row is not None:
                 row.active = False
+
+
+async def _record_bid(session: AsyncSession, record: BidRecordInput) -> None:
+    """One bid's receipt, or its new status and outcome if already written."""
+    receipt = record.receipt
+    row = await session.get(BidRecord, receipt.bid_id)
+    if row is None:
+        session.add(
+            BidRecord(
+                id=receipt.bid_id,
+                consultation_id=receipt.consultation_id,
+                supplier_siret=receipt.supplier_siret,
+                version=receipt.version,
+                received_at=receipt.received_at,
+                status=record.status,
+                receipt=RECEIPT.dump_python(receipt, mode="json"),
+                outcome=record.outcome,
+            )
+        )
+        await session.flush()  # a later record of the same bid in the batch finds it
+    else:
+        row.status = record.status
+        row.outcome = record.outcome if record.outcome is not None else row.outcome
 
 
 async def _announce(

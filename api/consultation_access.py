@@ -10,6 +10,8 @@ refusals into problems and a missing or finished workflow into 404 or 409.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import TemporalDep, require_roles
 from api.temporal_errors import temporal_unavailable, update_refusal
 from api.uploads import store_upload
-from core.errors import ChaineError, ErrorCode, InvalidInput, NotFound
+from core.errors import ChaineError, ErrorCode, InvalidInput, NotFound, Unavailable
 from core.principals import Principal, Role
 from procurement.model import ConsultationStatus, consultation_workflow_id
 from workflows.consultation import ConsultationWorkflow
@@ -37,6 +39,7 @@ SEALED_STATUSES = frozenset(
     s.value
     for s in (ConsultationStatus.DRAFT, ConsultationStatus.PUBLISHED, ConsultationStatus.CLOSED)
 )
+STEP_RETRY_PAUSES = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds, about 4 s in all
 RECEIPT = TypeAdapter(BidReceipt)
 STATE = TypeAdapter(ConsultationState)
 
@@ -72,7 +75,12 @@ class Target:
     reference: str
     principal: Principal
     handle: WorkflowHandle[Any, Any]
-    supplier_siret: str = ""  # for suppliers: the SIRET they act for here
+    given_siret: str = ""  # for suppliers: the SIRET they act for, if known from the query
+
+    @property
+    def supplier_siret(self) -> str:
+        """The SIRET the supplier acts for here (422 when it holds several and said none)."""
+        return acting_siret(self.principal, self.given_siret)
 
     @property
     def id(self) -> str:
@@ -110,9 +118,10 @@ def _supplier_target(
         str | None, Query(pattern=r"^[0-9]{14}$", description="which of your SIRETs")
     ] = None,
 ) -> Target:
+    if supplier_siret is not None:
+        acting_siret(principal, supplier_siret)  # refuse another's SIRET at once
     handle = _handle(temporal, buyer_siret, reference)
-    siret = acting_siret(principal, supplier_siret)
-    return Target(buyer_siret, reference, principal, handle, siret)
+    return Target(buyer_siret, reference, principal, handle, supplier_siret or "")
 
 
 BuyerConsultation = Annotated[Target, Depends(_buyer_target)]
@@ -154,12 +163,24 @@ class workflow_errors:
 
 
 async def send_step(target: Target, update: Any, argument: Any) -> Any:
-    """Send one step to the consultation's workflow: its answer, or a problem response."""
-    try:
-        async with workflow_errors(target.handle):
-            return await target.handle.execute_update(update, argument)
-    except WorkflowUpdateFailedError as error:
-        return update_refusal(error)
+    """Send one step to the consultation's workflow: its answer, or a problem response.
+
+    Temporal bounds the Updates in flight on one workflow; in a rush of bids just before
+    a deadline, a refusal for that reason is retried for a moment rather than costing a
+    supplier its bid. Every attempt carries the same update id, so a retry of an Update
+    that did reach the workflow gets the first answer instead of a second bid.
+    """
+    update_id = str(uuid.uuid4())
+    for pause in (*STEP_RETRY_PAUSES, None):
+        try:
+            async with workflow_errors(target.handle):
+                return await target.handle.execute_update(update, argument, id=update_id)
+        except WorkflowUpdateFailedError as error:
+            return update_refusal(error)
+        except Unavailable:
+            if pause is None:
+                raise
+            await asyncio.sleep(pause)
 
 
 async def step_answer(target: Target, update: Any, argument: Any) -> JSONResponse:

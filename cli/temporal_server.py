@@ -11,6 +11,8 @@ from workers.connection import TemporalUnavailable
 from workflows.search_attributes import cli_declarations
 
 DEV_SERVER_IP = "127.0.0.1"
+MAX_IN_FLIGHT_UPDATES = 200
+MAX_TOTAL_UPDATES = 50_000
 
 
 def temporal_binary() -> Path:
@@ -45,6 +47,10 @@ def dev_server_command(settings: Settings, ui: bool) -> list[str]:
         "--sqlite-pragma", "journal_mode=wal",
         "--sqlite-pragma", "synchronous=normal",
         "--log-level", "warn",
+        # A consultation takes its bids as Updates on one workflow: a rush before the
+        # deadline needs more than the default 10 in flight, a large one more than 2,000.
+        "--dynamic-config-value", f"history.maxInFlightUpdates={MAX_IN_FLIGHT_UPDATES}",
+        "--dynamic-config-value", f"history.maxTotalUpdates={MAX_TOTAL_UPDATES}",
     ]  # fmt: skip
     if not ui:
         command.append("--headless")

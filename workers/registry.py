@@ -94,7 +94,7 @@ def registrations(
             payments.issue_payments,
             payments.apply_bank_statement,
             procurement.record_consultation,
-            procurement.record_bid,
+            procurement.record_bids,
             procurement.make_award_letters,
             procurement.open_commitment,
             procurement.close_commitment,

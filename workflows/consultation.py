@@ -71,6 +71,9 @@ STORE_TIMEOUT = timedelta(seconds=30)
 CPU_TIMEOUT = timedelta(minutes=5)  # a bid of many signed files, or a large notice
 
 Status = ConsultationStatus
+BIDDING = (Status.PUBLISHED, Status.CLOSED)  # closed: a bid that arrived in time still counts
+ARRIVAL_SKEW = timedelta(seconds=30)
+RECORD_BATCH = 200
 
 
 def refused(
@@ -109,11 +112,14 @@ class ConsultationWorkflow:
         self._commitment: str | None = None
         self._outcome: dict[str, object] = {}
         self._step = asyncio.Lock()  # one buyer step at a time; bids do not wait on it
+        self._unrecorded: list[BidRecordInput] = []  # bid receipts not yet in `bids`
+        self._recording = False
 
     @workflow.run
     async def run(self, input: ConsultationInput) -> str:
         """Wait for publication, hold the deadline, then follow the buyer's steps to the end."""
         await self._record()
+        recorder = asyncio.create_task(self._record_bids_as_they_come())
         await workflow.wait_condition(lambda: self._status is not Status.DRAFT)
         while self._status is Status.PUBLISHED:
             remaining = self._deadline - workflow.now()
@@ -130,6 +136,8 @@ class ConsultationWorkflow:
             self._deadline_moved = False
         await workflow.wait_condition(lambda: self._status in FINAL_STATUSES)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._bids_recorded()
+        recorder.cancel()
         return self._status.value
 
     @workflow.query
@@ -208,27 +216,32 @@ class ConsultationWorkflow:
     # --- bids ------------------------------------------------------------------------------
 
     @workflow.update
-    async def submit_bid(self, request: BidRequest) -> BidReceipt:
-        """Record a bid (replacing the supplier's earlier one) and answer with its receipt."""
-        now = workflow.now()
+    def submit_bid(self, request: BidRequest) -> BidReceipt:
+        """Take a bid (replacing the supplier's earlier one) and answer with its receipt.
+
+        Answered within the workflow task that takes it: the receipt is durable once the
+        Update completes, and the `bids` table is written right after, in batches, so a
+        rush of bids before the deadline does not wait on the database one by one.
+        """
+        received = self._arrival(request)
         version = self._versions.get(request.supplier_siret, 0) + 1
         receipt = BidReceipt(
             bid_id=str(workflow.uuid4()),
             consultation_id=self._id,
             supplier_siret=request.supplier_siret,
             version=version,
-            received_at=now,
+            received_at=received,
             files=request.files,
             espd_response=request.espd_response,
         )
-        if self._status is not Status.PUBLISHED or is_late(now, self._deadline):
-            await self._record_bid(replace(receipt, status="late"), "late")
+        if self._status not in BIDDING or is_late(received, self._deadline):
+            self._unrecorded.append(BidRecordInput(replace(receipt, status="late"), "late"))
             raise refused(
                 ErrorCode.BID_LATE,
                 f"the submission deadline was {self._deadline.isoformat()}; "
-                f"this bid reached Chaîne at {now.isoformat()}",
+                f"this bid reached Chaîne at {received.isoformat()}",
                 deadline=self._deadline.isoformat(),
-                received_at=now.isoformat(),
+                received_at=received.isoformat(),
             )
         self._versions[request.supplier_siret] = version
         earlier = self._receipts.get(request.supplier_siret)
@@ -236,15 +249,25 @@ class ConsultationWorkflow:
             receipt.bid_id,
             request.supplier_siret,
             request.files,
-            now,
+            received,
             request.espd_response,
             version,
         )
         self._receipts[request.supplier_siret] = receipt
         if earlier is not None:
-            await self._record_bid(replace(earlier, status="replaced"), "replaced")
-        await self._record_bid(receipt, "received")
+            self._unrecorded.append(BidRecordInput(replace(earlier, status="replaced"), "replaced"))
+        self._unrecorded.append(BidRecordInput(receipt, "received"))
         return receipt
+
+    def _arrival(self, request: BidRequest) -> datetime:
+        """When the bid reached Chaîne: the API's arrival time when it is within
+        `ARRIVAL_SKEW` before the workflow's clock (a busy worker takes an Update a moment
+        after the request came in, and that moment must not make a bid late), else now."""
+        now = workflow.now()
+        arrived = request.arrived_at
+        if arrived is not None and now - ARRIVAL_SKEW <= arrived <= now:
+            return arrived
+        return now
 
     @submit_bid.validator
     def _bid_admitted(self, request: BidRequest) -> None:
@@ -257,16 +280,16 @@ class ConsultationWorkflow:
             raise refused(ErrorCode.CONSULTATION_STEP_REFUSED, "a bid has at least one file", 422)
 
     @workflow.update
-    async def withdraw_bid(self, request: WithdrawRequest) -> BidReceipt:
+    def withdraw_bid(self, request: WithdrawRequest) -> BidReceipt:
         """Withdraw the supplier's bid before the deadline."""
-        if self._status is not Status.PUBLISHED or is_late(workflow.now(), self._deadline):
+        if self._status not in BIDDING or is_late(workflow.now(), self._deadline):
             raise refused(ErrorCode.BID_LATE, "bids cannot be withdrawn after the deadline")
         receipt = self._receipts.pop(request.supplier_siret, None)
         if receipt is None:
             raise refused(ErrorCode.BID_NOT_FOUND, "no bid of yours to withdraw", 404)
         del self._bids[request.supplier_siret]
         withdrawn = replace(receipt, status="withdrawn")
-        await self._record_bid(withdrawn, "withdrawn")
+        self._unrecorded.append(BidRecordInput(withdrawn, "withdrawn"))
         return withdrawn
 
     async def _close(self) -> None:
@@ -284,12 +307,15 @@ class ConsultationWorkflow:
             bids = list(self._bids.values())
             self._verdicts = tuple(await asyncio.gather(*(self._check(bid) for bid in bids)))
             admissible = [v for v in self._verdicts if v.admissible]
-            for bid, verdict in zip(bids, self._verdicts, strict=True):
-                await self._record_bid(
+            self._unrecorded += [
+                BidRecordInput(
                     replace(self._receipts[bid.supplier_siret], status="opened"),
                     "admissible" if verdict.admissible else "inadmissible",
                     {"reasons": list(verdict.reasons)},
                 )
+                for bid, verdict in zip(bids, self._verdicts, strict=True)
+            ]
+            await self._bids_recorded()
             if not admissible:
                 self._status = Status.UNSUCCESSFUL
                 self._outcome = {"unsuccessful": "no admissible bid", "bids": len(bids)}
@@ -365,13 +391,15 @@ class ConsultationWorkflow:
                 "decided_at": now.isoformat(),
                 "standstill_end": end.isoformat() if end else None,
             }
-            for bid in self._bids.values():
-                won = bid.bid_id == request.bid_id
-                await self._record_bid(
+            self._unrecorded += [
+                BidRecordInput(
                     replace(self._receipts[bid.supplier_siret], status="opened"),
-                    "awarded" if won else "rejected",
+                    "awarded" if bid.bid_id == request.bid_id else "rejected",
                     {"standstill_end": end.isoformat() if end else None},
                 )
+                for bid in self._bids.values()
+            ]
+            await self._bids_recorded()  # the award's announcement reaches every bidder
             await self._record(documents=self._letters)
             return self.state()
 
@@ -496,15 +524,28 @@ class ConsultationWorkflow:
             retry_policy=STORE_RETRY,
         )
 
-    async def _record_bid(
-        self, receipt: BidReceipt, status: str, outcome: dict[str, object] | None = None
-    ) -> None:
-        await workflow.execute_activity_method(
-            ProcurementActivities.record_bid,
-            BidRecordInput(receipt, status, outcome),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+    async def _bids_recorded(self) -> None:
+        """Wait until every queued bid record is in the `bids` table."""
+        await workflow.wait_condition(lambda: not self._unrecorded and not self._recording)
+
+    async def _record_bids_as_they_come(self) -> None:
+        """Write queued bid records, in order, a batch per activity, for the whole run."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._unrecorded))
+            batch, self._unrecorded = (
+                self._unrecorded[:RECORD_BATCH],
+                self._unrecorded[RECORD_BATCH:],
+            )
+            self._recording = True
+            try:
+                await workflow.execute_activity_method(
+                    ProcurementActivities.record_bids,
+                    batch,
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+            finally:
+                self._recording = False
 
 
 def contract_signature_problem(check: SignatureCheck) -> str | None:

@@ -69,6 +69,7 @@ class BidRequest:
     actor: str
     files: tuple[BidFile, ...]
     espd_response: BidFile | None = None
+    arrived_at: datetime | None = None  # when the API received it (see `_arrival`)
 
 
 @dataclass(frozen=True)

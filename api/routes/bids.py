@@ -66,7 +66,7 @@ async def submit_bid(
     if media_type_of(request.headers.get("content-type")) != "multipart/form-data":
         raise UnsupportedMediaType("send the bid as multipart/form-data (parts `files`, `espd`)")
     form = await request.form(max_files=MAX_FILES + 1, max_fields=MAX_FILES + 2)
-    siret = acting_siret(target.principal, form.get("supplier_siret") or target.supplier_siret)
+    siret = acting_siret(target.principal, form.get("supplier_siret") or target.given_siret)
     limit = settings.upload_max_bytes
     files = tuple(
         BidFile(upload.filename or "file", stored.blob.sha256, stored.blob.size)
@@ -81,7 +81,8 @@ async def submit_bid(
         (BidFile(u.filename or "espd.xml", s.blob.sha256, s.blob.size) for u, s in espd_files),
         None,
     )
-    bid = BidRequest(siret, target.principal.client_id, files, espd_response)
+    arrived = datetime.now(UTC)  # fully received: every file is stored
+    bid = BidRequest(siret, target.principal.client_id, files, espd_response, arrived)
     receipt = await send_step(target, ConsultationWorkflow.submit_bid, bid)
     if isinstance(receipt, JSONResponse):
         return receipt

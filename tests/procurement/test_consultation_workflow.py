@@ -430,3 +430,23 @@ async def test_a_late_amendment_pushes_the_deadline_and_tells_followers(
     assert (await tender.bid(tender.a, ("offre.pdf", default_pdf()))).status_code == 201
     await tender.skip(timedelta(days=3))
     assert (await tender.state())["status"] == "closed"
+
+
+async def test_a_supplier_of_several_sirets_says_which_one_bids(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    tender = await Tender(api, temporal_env).start("AO-GROUP")
+    group = await api.as_role(Role.SUPPLIER, SELLER_SIRET, OTHER_SIRET)
+    unnamed = await tender.bid(group, ("offre.pdf", default_pdf()))
+    assert_problem(unnamed, 422, "VALIDATION_FAILED")
+    named = await group.post(
+        f"{tender.base}/bids",
+        data={"supplier_siret": OTHER_SIRET},
+        files=[("files", ("offre.pdf", default_pdf(), "application/pdf"))],
+    )
+    assert named.status_code == 201, named.text
+    assert named.json()["receipt"]["supplier_siret"] == OTHER_SIRET
+    mine = await group.get(f"{tender.base}/bids/mine", params={"supplier_siret": OTHER_SIRET})
+    assert mine.json()["bid_id"] == named.json()["receipt"]["bid_id"]
+    stranger = await group.get(f"{tender.base}/bids/mine", params={"supplier_siret": THIRD_SIRET})
+    assert_problem(stranger, 422, "VALIDATION_FAILED")
