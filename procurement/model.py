@@ -201,8 +201,8 @@ def check_consultation(
         problems.append(
             Problem(
                 "submission_deadline",
-                f"a {c.procedure.value} procedure leaves at least {minimum.days} days "
-                "from publication to the submission deadline",
+                f"at least {minimum.days} days from publication to the submission deadline "
+                f"({c.procedure.value} procedure)",
             )
         )
     if c.questions_deadline <= published_at or c.questions_deadline > c.submission_deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import uuid
@@ -255,7 +256,6 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
 
 
 async def _eventually(session, number: str) -> Commitment:
-    import asyncio
 
     for _ in range(100):
         row = await session.get(Commitment, number)
@@ -450,3 +450,28 @@ async def test_a_supplier_of_several_sirets_says_which_one_bids(
     assert mine.json()["bid_id"] == named.json()["receipt"]["bid_id"]
     stranger = await group.get(f"{tender.base}/bids/mine", params={"supplier_siret": THIRD_SIRET})
     assert_problem(stranger, 422, "VALIDATION_FAILED")
+
+
+async def test_a_bid_one_second_late_is_refused_and_one_just_in_time_counts(
+    api: ApiServer, temporal_env: WorkflowEnvironment
+) -> None:
+    tender = await Tender(api, temporal_env).start("AO-SECOND")
+    deadline = datetime.fromisoformat((await tender.state())["submission_deadline"])
+    await tender.skip(deadline - datetime.now(UTC) - timedelta(seconds=3))
+    in_time = await tender.bid(tender.a, ("offre.pdf", default_pdf()))
+    assert in_time.status_code == 201, in_time.text
+    assert datetime.fromisoformat(in_time.json()["receipt"]["received_at"]) < deadline
+    await tender.skip(timedelta(seconds=4))
+    late = await tender.bid(tender.b, ("offre.pdf", default_pdf()))
+    body = assert_problem(late, 409, "BID_LATE")
+    overdue = datetime.fromisoformat(body["received_at"]) - deadline
+    assert timedelta(0) <= overdue < timedelta(seconds=3)
+    for _ in range(100):  # the `bids` table is written just after the answer
+        async with api.sessions() as session:
+            refused = await session.scalar(
+                select(BidRecord.status).where(BidRecord.supplier_siret == OTHER_SIRET)
+            )
+        if refused is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert refused == "late"
