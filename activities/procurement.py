@@ -54,6 +54,7 @@ ANNOUNCED = {
     ConsultationStatus.AWARDED.value: "the consultation is awarded (letters are available)",
     ConsultationStatus.CANCELLED.value: "the consultation is declared sans suite",
     ConsultationStatus.UNSUCCESSFUL.value: "the consultation is unsuccessful",
+    ConsultationStatus.NOTIFIED.value: "the contract is signed and notified",
 }
 XML = "application/xml"
 TERMS = TypeAdapter(Terms)

@@ -221,6 +221,9 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     assert (await tender.ok("contract", **form))["status"] == "signed"
     notified = await tender.ok("notification", json={"number": "EJ-AO-042", "ceiling": "98000.00"})
     assert notified["status"] == "notified"
+    told = (await tender.a.get("/v1/notifications")).json()["items"]
+    notice = next(n for n in told if n["kind"] == "consultation.notified")
+    assert notice["payload"]["outcome"]["commitment"] == "EJ-AO-042"
 
     async with api.sessions() as session:
         commitment = await _eventually(session, "EJ-AO-042")
