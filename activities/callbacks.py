@@ -5,8 +5,9 @@ A delivery is a Standard Webhooks message (https://www.standardwebhooks.com): he
 to deduplicate), `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 with the
 subscription's secret, and with the previous one too while a rotation overlaps). It is
 posted through the outbound guard like any request to an address Chaîne did not choose:
-the endpoint is checked again at every attempt, the connection is pinned to the checked
-address, redirects are never followed, and the answer is bounded in time and size.
+the endpoint is checked again at every retry (once per relay pass for first attempts), the
+connection is pinned to the checked address, redirects are never followed, and the answer
+is bounded in time and size.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import json
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import certifi
@@ -28,7 +29,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core.config import Settings
-from core.netguard import OutboundRefused, check_url
+from core.netguard import OutboundRefused, Target, check_url
 from store.database import transaction
 from store.events import EventRepository
 from store.models import InvoiceEvent, Webhook
@@ -47,7 +48,8 @@ from workflows.callback_messages import (
 )
 
 USER_AGENT = "chaine-webhooks"
-PARALLEL_STARTS = 16
+PARALLEL_FIRST_ATTEMPTS = 32  # first attempts (and workflow starts) in flight per pass
+RECORD_BATCH = 64  # answers recorded per transaction during a relay pass
 RECORD_TRIES = 5  # recording an answer: about 6 s of retries before giving up
 # Built once: loading the CA bundle costs ~30 ms of CPU, more than the rest of an attempt.
 TLS = ssl.create_default_context(cafile=certifi.where())
@@ -132,6 +134,88 @@ class Answer:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class Attempted:
+    """One delivery's attempt and the answer it got, to record."""
+
+    delivery_id: str
+    webhook_id: str
+    sent_at: datetime
+    answer: Answer
+
+
+class Recorder:
+    """A relay pass's answers, recorded in batches (a transaction per `RECORD_BATCH`) so
+    hundreds of deliveries do not queue one by one on the database; whatever was posted is
+    recorded before the pass ends (a crash in between means posting again: at least once,
+    with the same `webhook-id`)."""
+
+    def __init__(self, activities: CallbackActivities, clock: datetime) -> None:
+        self.activities = activities
+        self.clock = clock
+        self.waiting: list[Attempted] = []
+        self.lock = asyncio.Lock()
+
+    async def add(self, attempted: Attempted) -> None:
+        """Keep an answer; record the batch once it is full."""
+        self.waiting.append(attempted)
+        if len(self.waiting) >= RECORD_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Record what is waiting."""
+        async with self.lock:
+            batch, self.waiting = self.waiting, []
+            if batch:
+                await self.activities.record_answers(batch, self.clock)
+
+
+class Connections:
+    """The HTTP clients of one relay pass (or of one attempt): a client per checked target.
+
+    Deliveries to one endpoint in a pass share its connection, and its URL is checked once
+    per pass; no connection made for one host is reused for another host, even one that
+    resolves to the same address.
+    """
+
+    def __init__(self, rules: CallbackRules) -> None:
+        self.rules = rules
+        self._targets: dict[str, Target | OutboundRefused] = {}
+        self._clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+
+    async def target(self, url: str) -> Target:
+        """The URL checked and pinned (or its refusal), once per pass."""
+        if url not in self._targets:
+            try:
+                self._targets[url] = await asyncio.to_thread(
+                    check_url, url, self.rules.allowed_hosts, require_tls=True
+                )
+            except OutboundRefused as refused:
+                self._targets[url] = refused
+        found = self._targets[url]
+        if isinstance(found, OutboundRefused):
+            raise found
+        return found
+
+    def client(self, target: Target) -> httpx.AsyncClient:
+        """The client for this host at this pinned address."""
+        key = (target.netloc, target.address)
+        if key not in self._clients:
+            self._clients[key] = httpx.AsyncClient(
+                verify=TLS,
+                follow_redirects=False,
+                timeout=self.rules.timeout.total_seconds(),
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                limits=httpx.Limits(max_connections=PARALLEL_FIRST_ATTEMPTS),
+            )
+        return self._clients[key]
+
+    async def aclose(self) -> None:
+        """Close every connection of the pass."""
+        await asyncio.gather(*(client.aclose() for client in self._clients.values()))
+
+
 class CallbackActivities:
     """What callbacks need: the database, Temporal to start deliveries, and the rules."""
 
@@ -144,8 +228,10 @@ class CallbackActivities:
 
     @activity.defn(name="relay_events")
     async def relay_events(self, batch: RelayBatch) -> RelayResult:
-        """Record a delivery per matching subscription for the events after the cursor,
-        start their workflows, then move the cursor; a retried pass starts nothing twice."""
+        """Record a delivery per matching subscription for the events after the cursor, make
+        each one's first attempt, start a workflow for those that failed (or whose endpoint
+        is failing already: no waiting on it here), then move the cursor. A retried pass
+        posts nothing already delivered and starts no workflow twice."""
         async with transaction(self.sessions) as session:
             events_store = EventRepository(session)
             newest = await events_store.last_id()
@@ -166,24 +252,39 @@ class CallbackActivities:
                 if subscribed(webhook, event)
             ]
             await webhooks.add_deliveries(pairs)
-        slots = asyncio.Semaphore(PARALLEL_STARTS)
+            # A retried pass: what was delivered, skipped or given up is not sent again.
+            pending = await webhooks.pending([message_id for _, _, message_id in pairs])
+        clock = activity.info().current_attempt_scheduled_time
+        recorder = Recorder(self, clock)
+        slots = asyncio.Semaphore(PARALLEL_FIRST_ATTEMPTS)
+        failing = {webhook.id for webhook in active if webhook.failing_since is not None}
 
-        async def start(event: InvoiceEvent, webhook: Webhook, message_id: str) -> None:
+        async def deliver(event: InvoiceEvent, webhook: Webhook, message_id: str) -> None:
+            input = CallbackInput(
+                message_id, event.id, webhook.id, self.rules.retry_window, self.rules.timeout
+            )
             async with slots:
+                if webhook.id not in failing:
+                    sent_at, answer = await self._send(message_id, webhook, event, connections)
+                    await recorder.add(Attempted(message_id, webhook.id, sent_at, answer))
+                    activity.heartbeat(message_id)
+                    if answer.accepted:
+                        return
+                    failing.add(webhook.id)  # its next deliveries of this pass wait too
+                    input = replace(input, first_attempt_failed=True)
                 await start_callback(
                     self.client,
                     self.rules.task_queue,
-                    CallbackInput(
-                        message_id,
-                        event.id,
-                        webhook.id,
-                        self.rules.retry_window,
-                        self.rules.timeout,
-                    ),
+                    input,
                     callback_workflow_id(event.id, webhook.id),
                 )
 
-        await asyncio.gather(*(start(*pair) for pair in pairs))
+        connections = Connections(self.rules)
+        try:
+            await asyncio.gather(*(deliver(*pair) for pair in pairs if pair[2] in pending))
+        finally:
+            await connections.aclose()
+            await recorder.flush()
         async with transaction(self.sessions) as session:
             await WebhookRepository(session).advance(RELAY_CURSOR, events[-1].id)
         return RelayResult(read=len(events), deliveries=len(pairs), horizon=newest)
@@ -193,7 +294,22 @@ class CallbackActivities:
         """One attempt: post the signed event, record the attempt; raise (to be retried)
         unless the receiver answered 2xx. A disabled or deleted subscription is skipped."""
         # Failure spans are measured on Temporal's clock, the one that spaces the retries.
-        clock = activity.info().current_attempt_scheduled_time
+        connections = Connections(self.rules)
+        try:
+            result = await self._attempt(
+                input, activity.info().current_attempt_scheduled_time, connections
+            )
+        finally:
+            await connections.aclose()
+        if isinstance(result, Answer):
+            raise ApplicationError(result.error or "not delivered", type="CALLBACK_FAILED")
+        return result
+
+    async def _attempt(
+        self, input: CallbackInput, clock: datetime, connections: Connections
+    ) -> DeliveryOutcome | Answer:
+        """Post the signed event once and record the answer: the outcome if that ends the
+        delivery (delivered, or skipped), else the failed answer (to be tried again)."""
         async with transaction(self.sessions) as session:
             store = WebhookRepository(session)
             context = await store.delivery_context(input.delivery_id)
@@ -207,6 +323,15 @@ class CallbackActivities:
                     delivery.id, DeliveryStatus.SKIPPED, "the endpoint is disabled"
                 )
                 return DeliveryOutcome(DeliveryStatus.SKIPPED.value)
+        sent_at, answer = await self._send(delivery.id, webhook, event, connections)
+        attempted = Attempted(delivery.id, webhook.id, sent_at, answer)
+        outcome = (await self.record_answers([attempted], clock))[0]
+        return answer if outcome is None else outcome
+
+    async def _send(
+        self, message_id: str, webhook: Webhook, event: InvoiceEvent, connections: Connections
+    ) -> tuple[datetime, Answer]:
+        """Sign the event for this subscription and post it; when it was sent, the answer."""
         sent_at = datetime.now(UTC)  # the receiver checks the timestamp against its clock
         body = message_body(event)
         answer = await self._post(
@@ -214,52 +339,73 @@ class CallbackActivities:
             body.encode(),
             {
                 "Content-Type": "application/json",
-                "webhook-id": delivery.id,
+                "webhook-id": message_id,
                 "webhook-timestamp": str(int(sent_at.timestamp())),
-                "webhook-signature": signature(webhook, delivery.id, sent_at, body),
+                "webhook-signature": signature(webhook, message_id, sent_at, body),
             },
+            connections,
         )
-        outcome = await self._record_answer(delivery.id, webhook.id, sent_at, clock, answer)
-        if outcome is not None:
-            return outcome
-        raise ApplicationError(answer.error or "not delivered", type="CALLBACK_FAILED")
+        return sent_at, answer
 
-    async def _record_answer(
-        self, delivery_id: str, webhook_id: str, sent_at: datetime, clock: datetime, answer: Answer
-    ) -> DeliveryOutcome | None:
-        """Record the receiver's answer, retrying a busy database for a few seconds: if this
-        failed, the activity's retry would post the event again (a duplicate after a 2xx)."""
+    async def record_answers(
+        self, attempts: list[Attempted], clock: datetime
+    ) -> list[DeliveryOutcome | None]:
+        """Record receivers' answers, retrying a busy database for a few seconds: if this
+        failed, a retry would post the events again (duplicates after a 2xx)."""
         for attempt in range(RECORD_TRIES):
             try:
-                return await self._record(delivery_id, webhook_id, sent_at, clock, answer)
+                return await self._record(attempts, clock)
             except OperationalError:  # SQLite busy, a PostgreSQL failover: try again soon
                 if attempt == RECORD_TRIES - 1:
                     raise
-                activity.heartbeat(delivery_id)
+                activity.heartbeat(attempts[0].delivery_id)
                 await asyncio.sleep(0.2 * 2**attempt)
-        return None
+        return [None] * len(attempts)
 
     async def _record(
-        self, delivery_id: str, webhook_id: str, sent_at: datetime, clock: datetime, answer: Answer
-    ) -> DeliveryOutcome | None:
-        """Record the attempt; the outcome if it ends the delivery, None to retry it."""
+        self, attempts: list[Attempted], clock: datetime
+    ) -> list[DeliveryOutcome | None]:
+        """Record the attempts in one transaction; each one's outcome if it ends its
+        delivery, None to retry it."""
+        accepted = [a for a in attempts if a.answer.accepted]
+        failed = [a for a in attempts if not a.answer.accepted]
         async with transaction(self.sessions) as session:
             store = WebhookRepository(session)
-            if await store.delivery(delivery_id) is None:
-                return DeliveryOutcome(DeliveryStatus.SKIPPED.value)  # deleted meanwhile
-            await store.record_attempt(
-                delivery_id,
-                at=sent_at,
-                status_code=answer.status_code,
-                latency_ms=answer.latency_ms,
-                error=answer.error,
+            delivered = await store.record_deliveries(
+                [
+                    (a.delivery_id, a.sent_at, a.answer.status_code or 200, a.answer.latency_ms)
+                    for a in accepted
+                ],
+                datetime.now(UTC),
             )
-            if answer.accepted:
-                await store.mark_delivered(delivery_id, datetime.now(UTC))
+            kept = await store.existing([a.delivery_id for a in failed])
+            for attempted in failed:
+                if attempted.delivery_id in kept:
+                    await store.record_attempt(
+                        attempted.delivery_id,
+                        at=attempted.sent_at,
+                        status_code=attempted.answer.status_code,
+                        latency_ms=attempted.answer.latency_ms,
+                        error=attempted.answer.error,
+                    )
+            answered = {a.webhook_id for a in accepted}
+            for webhook_id in answered:
                 await store.note_success(webhook_id)
-                return DeliveryOutcome(DeliveryStatus.DELIVERED.value)
-            await self._note_failure(session, webhook_id, clock, answer)
-        return None
+            last_failure = {a.webhook_id: a.answer for a in failed if a.delivery_id in kept}
+            for webhook_id, answer in last_failure.items():
+                if webhook_id not in answered:
+                    await self._note_failure(session, webhook_id, clock, answer)
+        skipped = DeliveryOutcome(DeliveryStatus.SKIPPED.value)  # deleted meanwhile
+        outcomes: list[DeliveryOutcome | None] = []
+        for attempted in attempts:
+            if attempted.answer.accepted:
+                found = attempted.delivery_id in delivered
+                outcomes.append(
+                    DeliveryOutcome(DeliveryStatus.DELIVERED.value) if found else skipped
+                )
+            else:
+                outcomes.append(None if attempted.delivery_id in kept else skipped)
+        return outcomes
 
     async def _note_failure(
         self, session: AsyncSession, webhook_id: str, clock: datetime, answer: Answer
@@ -289,7 +435,9 @@ class CallbackActivities:
                 },
             )
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    async def _post(
+        self, url: str, body: bytes, headers: dict[str, str], connections: Connections
+    ) -> Answer:
         """POST through the guard: checked and pinned, unredirected, bounded."""
         started = time.monotonic()
         status_code: int | None = None
@@ -297,34 +445,24 @@ class CallbackActivities:
         excerpt = b""
         try:
             async with asyncio.timeout(self.rules.timeout.total_seconds()):
-                target = await asyncio.to_thread(
-                    check_url, url, self.rules.allowed_hosts, require_tls=True
+                target = await connections.target(url)
+                client = connections.client(target)
+                request = client.build_request(
+                    "POST",
+                    target.pinned_url(url),
+                    content=body,
+                    headers={**headers, "Host": target.netloc},
+                    extensions=target.extensions,
                 )
-                # A client per attempt: no connection made for one host is reused for another
-                # that resolves to the same address.
-                async with httpx.AsyncClient(
-                    verify=TLS,
-                    follow_redirects=False,
-                    timeout=self.rules.timeout.total_seconds(),
-                    trust_env=False,
-                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-                ) as client:
-                    request = client.build_request(
-                        "POST",
-                        target.pinned_url(url),
-                        content=body,
-                        headers={**headers, "Host": target.netloc},
-                        extensions=target.extensions,
-                    )
-                    response = await client.send(request, stream=True)
-                    try:
-                        status_code = response.status_code
-                        async for chunk in response.aiter_raw():  # never inflated
-                            excerpt += chunk
-                            if len(excerpt) >= self.rules.max_response_bytes:
-                                break
-                    finally:
-                        await response.aclose()
+                response = await client.send(request, stream=True)
+                try:
+                    status_code = response.status_code
+                    async for chunk in response.aiter_raw():  # never inflated
+                        excerpt += chunk
+                        if len(excerpt) >= self.rules.max_response_bytes:
+                            break
+                finally:
+                    await response.aclose()
         except OutboundRefused as refused:
             error = f"refused by the outbound guard: {refused.detail}"
         except TimeoutError:

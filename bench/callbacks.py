@@ -4,8 +4,9 @@ The stack runs (`chaine up`) with a receiver on loopback allow-listed. A supplie
 a webhook, deposits one invoice, and `--events` more status events of that invoice are
 written to the outbox in one transaction (the outbox is the delivery path's input: the
 invoice path that normally writes it is measured by bench/lifecycle.py). Then the clock
-runs from the first delivery to the last: relay → one `CallbackWorkflow` per event →
-guarded, signed HTTP POST → 2xx. The receiver counts each `webhook-id`: every event must
+runs from the first delivery to the last: relay pass → first attempt from the relay's
+activity (guarded, signed HTTP POST, answers recorded in batches) → 2xx; a failed attempt
+would go on in a `CallbackWorkflow`. The receiver counts each `webhook-id`: every event must
 arrive, and none twice.
 
 Ceiling, in the same run: one httpx client POSTing bodies of the same size to the same
@@ -187,7 +188,7 @@ async def main() -> None:
 
     value = delivered / seconds if seconds else 0.0
     print(f"{args.events} events written to the outbox at once; {delivered} delivered")
-    print(f"  through relay, workflows and signed POSTs: {value:8.1f} deliveries/s")
+    print(f"  through relay and signed POSTs:            {value:8.1f} deliveries/s")
     print(f"  bare httpx POST loop (ceiling):           {ceiling:8.1f} POSTs/s")
     print(f"  delivered twice: {len(twice)}; missing: {args.events - delivered}")
     print(f"ratio {value / ceiling:.3f} (target >= {TARGET_RATIO})")

@@ -125,6 +125,29 @@ class WebhookRepository:
             WebhookDelivery, delivery_id, with_for_update=for_update, populate_existing=True
         )
 
+    async def existing(self, delivery_ids: Sequence[str]) -> set[str]:
+        """Those of these deliveries that exist (a deleted subscription deletes its own)."""
+        if not delivery_ids:
+            return set()
+        return set(
+            await self.session.scalars(
+                select(WebhookDelivery.id).where(WebhookDelivery.id.in_(delivery_ids))
+            )
+        )
+
+    async def pending(self, delivery_ids: Sequence[str]) -> set[str]:
+        """Those of these deliveries still to be made (not delivered, skipped or dead)."""
+        if not delivery_ids:
+            return set()
+        return set(
+            await self.session.scalars(
+                select(WebhookDelivery.id).where(
+                    WebhookDelivery.id.in_(delivery_ids),
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                )
+            )
+        )
+
     async def delivery_context(
         self, delivery_id: str
     ) -> tuple[WebhookDelivery, Webhook, InvoiceEvent] | None:
@@ -193,6 +216,40 @@ class WebhookRepository:
                 last_error=error[:500] if error else None,
             )
         )
+
+    async def record_deliveries(
+        self, accepted: Sequence[tuple[str, datetime, int, int]], at: datetime
+    ) -> set[str]:
+        """Attempts the receivers accepted, as (delivery id, sent at, status code, latency),
+        recorded together (a relay pass's batch): their rows, the deliveries' counters, and
+        `DELIVERED` (never twice). The ids of the deliveries that still exist."""
+        existing = await self.existing([delivery_id for delivery_id, *_ in accepted])
+        kept = [item for item in accepted if item[0] in existing]
+        if not kept:
+            return existing
+        self.session.add_all(
+            WebhookAttempt(
+                delivery_id=delivery_id, attempted_at=sent_at, status_code=code, latency_ms=ms
+            )
+            for delivery_id, sent_at, code, ms in kept
+        )
+        for code in {code for _, _, code, _ in kept}:
+            await self.session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_([i for i, _, c, _ in kept if c == code]))
+                .values(
+                    attempts=WebhookDelivery.attempts + 1, last_status_code=code, last_error=None
+                )
+            )
+        await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_([i for i, *_ in kept]),
+                WebhookDelivery.status != DeliveryStatus.DELIVERED,
+            )
+            .values(status=DeliveryStatus.DELIVERED, delivered_at=at)
+        )
+        return existing
 
     async def mark_delivered(self, delivery_id: str, at: datetime) -> bool:
         """The receiver accepted it; False if it was already marked (never twice)."""

@@ -33,6 +33,7 @@ class CallbackInput:
     webhook_id: str
     retry_window: timedelta = timedelta(days=3)
     attempt_timeout: timedelta = timedelta(seconds=10)
+    first_attempt_failed: bool = False  # the relay tried once already: back off first
 
 
 @dataclass(frozen=True)

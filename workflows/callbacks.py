@@ -1,9 +1,12 @@
 """Status callbacks: the relay from the outbox to subscriptions, and one delivery each.
 
 `CallbackRelayWorkflow` (a singleton, `callback-relay`) reads the invoice outbox after its
-cursor, records a delivery per matching subscription and starts its `CallbackWorkflow`.
-A `CallbackWorkflow` (`callback:{event}:{webhook}`, exactly one per pair) posts the signed
-event, retrying with exponential backoff for the retry window, then dead-letters it. Neither
+cursor, records a delivery per matching subscription and makes its first attempt at once,
+from the relay's activity: most receivers answer 2xx, and a workflow per delivery would
+cost the worker ten times the work. Only a delivery whose first attempt fails (or whose
+endpoint is already failing) gets a `CallbackWorkflow` (`callback:{event}:{webhook}`, at
+most one per pair), which retries with exponential backoff for the retry window, then
+dead-letters it. Neither
 ever blocks an invoice's own workflow: they only read what it recorded.
 """
 
@@ -37,7 +40,10 @@ CALLBACK_RETRY = RetryPolicy(
     maximum_interval=timedelta(hours=1),
 )
 ATTEMPT_MARGIN = timedelta(seconds=30)  # recording the attempt, beyond the HTTP timeout
-RELAY_TIMEOUT = timedelta(minutes=2)
+# A pass posts first attempts: slow receivers may make it long, a dead worker must not.
+RELAY_TIMEOUT = timedelta(minutes=10)
+RELAY_NO_PAUSE_WHEN_FULL = "relay-full-pass-continues"  # a full pass no longer pauses
+RELAY_HEARTBEAT = timedelta(minutes=1)
 
 
 # Not sandboxed: a delivery is one short workflow per event and subscription, and building a
@@ -50,13 +56,24 @@ class CallbackWorkflow:
 
     @workflow.run
     async def run(self, input: CallbackInput) -> DeliveryOutcome:
+        retry, window = CALLBACK_RETRY, input.retry_window
+        if input.first_attempt_failed:
+            # The relay's attempt was the schedule's first: go on from its second, so the
+            # attempts and their spacing are those of a delivery tried here from the start.
+            await workflow.sleep(CALLBACK_RETRY.initial_interval)
+            retry = replace(
+                CALLBACK_RETRY,
+                initial_interval=CALLBACK_RETRY.initial_interval
+                * CALLBACK_RETRY.backoff_coefficient,
+            )
+            window -= CALLBACK_RETRY.initial_interval
         try:
             return await workflow.execute_activity_method(
                 CallbackActivities.deliver_callback,
                 input,
                 start_to_close_timeout=input.attempt_timeout + ATTEMPT_MARGIN,
-                schedule_to_close_timeout=input.retry_window,
-                retry_policy=CALLBACK_RETRY,
+                schedule_to_close_timeout=window,
+                retry_policy=retry,
             )
         except ActivityError as failure:
             last = failure.cause.message if isinstance(failure.cause, FailureError) else ""
@@ -80,10 +97,15 @@ class CallbackRelayWorkflow:
                 CallbackActivities.relay_events,
                 RelayBatch(horizon=horizon, limit=input.batch_size),
                 start_to_close_timeout=RELAY_TIMEOUT,
+                heartbeat_timeout=RELAY_HEARTBEAT,
                 retry_policy=STORE_RETRY,
             )
+            if relayed.read == input.batch_size and workflow.patched(RELAY_NO_PAUSE_WHEN_FULL):
+                # More events below the horizon, which is one interval old already: relay
+                # them at once; the horizon moves on after a pass that is not full.
+                continue
             horizon = relayed.horizon
-            # Always pause: the horizon must be one interval old when it is used.
+            # Pause: the horizon must be one interval old when it is used.
             await workflow.sleep(input.interval)
             if workflow.info().is_continue_as_new_suggested():
                 break
