@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core.errors import ChaineError
-from invoicing.archives import ArchiveRefused, FlowFile, unpack
+from invoicing.archives import ArchiveRefused, FlowFile, split_invoices, unpack
 from invoicing.identity import identify_file, process_name
 from store.blobs import BlobStore
 from store.database import transaction
@@ -41,7 +41,9 @@ class FlowActivities:
 
     def _unpack(self, input: FlowInput) -> list[FlowEntry]:
         try:
-            found = list(unpack(self.blobs.read(input.original_sha256), input.max_entry_bytes))
+            data = self.blobs.read(input.original_sha256)
+            xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+            found = list((split_invoices if xml else unpack)(data, input.max_entry_bytes))
         except ArchiveRefused as refused:
             return [
                 FlowEntry(

@@ -1,6 +1,9 @@
-"""Unpacking a bulk deposit (a zip of invoices) without trusting it.
+"""Unpacking a bulk deposit (a zip of invoices, or one XML file of several) without trusting it.
 
 Each entry is judged on its own: a bad one is refused with a code and the others go on.
+A multi-invoice file is an XML document whose root element (any envelope) holds UBL
+Invoice / CreditNote or CII CrossIndustryInvoice documents as its children; each child
+becomes a standalone file, with the namespace declarations it needs.
 Refused: names that could escape a directory (zip-slip), nested archives, entries whose
 declared or actual size passes the limit or whose compression ratio betrays a bomb, and
 files that are neither XML nor PDF. Reading is bounded: never more than the limit plus
@@ -15,9 +18,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from lxml import etree
+
 from core.errors import ChaineError, ErrorCode
+from invoicing.parsing import XmlRefused, parse_xml
+from invoicing.syntax import CII_NS, UBL_CREDIT_NOTE_NS, UBL_INVOICE_NS
 
 MAX_ENTRIES = 1000
+_INVOICE_ROOTS = {
+    (UBL_INVOICE_NS, "Invoice"),
+    (UBL_CREDIT_NOTE_NS, "CreditNote"),
+    (CII_NS, "CrossIndustryInvoice"),
+}
 MAX_RATIO = 200  # a real XML invoice deflates about 10:1; bombs reach 1000:1 and more
 _ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"BZh")
 _ARCHIVE_SUFFIXES = {".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".jar"}
@@ -111,3 +123,44 @@ def _read_entry(
     if media_type is None:
         return refused(ErrorCode.FLOW_ENTRY_NOT_AN_INVOICE, "neither XML nor PDF")
     return FlowFile(name, content, media_type)
+
+
+def split_invoices(data: bytes, max_bytes: int) -> Iterator[FlowFile | FlowFileRefused]:
+    """Every invoice of a multi-invoice XML file, or why a child was refused, in order.
+
+    The file goes through the one hardened parser (no DOCTYPE, entities or network); a
+    file that is itself one invoice is a flow of one.
+    """
+    try:
+        root = parse_xml(data, max_bytes=max_bytes).getroot()
+    except XmlRefused as refused:
+        raise ArchiveRefused(ErrorCode.FLOW_ARCHIVE_INVALID, refused.detail) from None
+    if _qualified(root) in _INVOICE_ROOTS:
+        yield FlowFile(_entry_name(1, root), data, "application/xml")
+        return
+    children = [child for child in root if isinstance(child.tag, str)]
+    if len(children) > MAX_ENTRIES:
+        raise ArchiveRefused(
+            ErrorCode.FLOW_TOO_MANY_ENTRIES, f"{len(children)} documents; at most {MAX_ENTRIES}"
+        )
+    if not children:
+        raise ArchiveRefused(ErrorCode.FLOW_ARCHIVE_INVALID, "the file holds no invoice")
+    for number, child in enumerate(children, start=1):
+        name = _entry_name(number, child)
+        if _qualified(child) not in _INVOICE_ROOTS:
+            yield FlowFileRefused(
+                name, ErrorCode.FLOW_ENTRY_NOT_AN_INVOICE, f"{child.tag} is not an invoice"
+            )
+            continue
+        yield FlowFile(
+            name, etree.tostring(child, xml_declaration=True, encoding="UTF-8"), "application/xml"
+        )
+
+
+def _qualified(element: etree._Element) -> tuple[str, str]:
+    name = etree.QName(element)
+    return (name.namespace or "", name.localname)
+
+
+def _entry_name(number: int, element: etree._Element) -> str:
+    return f"{number:04d}-{etree.QName(element).localname}.xml"

@@ -1,4 +1,5 @@
-"""Bulk deposits (EDI mode): a zip of invoices in, a per-file report out."""
+"""Bulk deposits (EDI mode): a zip of invoices or a multi-invoice XML file in, a per-file
+report out."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from workflows.invoice_client import invoice_process
 router = APIRouter(prefix="/v1", tags=["flows"])
 Supplier = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 FlowId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
-ZIP_TYPES = {"application/zip", "application/x-zip-compressed"}
+# A zip of invoice files, or one XML file of several invoices (see invoicing.archives).
+FLOW_TYPES = {"application/zip", "application/x-zip-compressed", "application/xml", "text/xml"}
 
 
 class FlowNotFound(ChaineError):
@@ -35,8 +37,8 @@ class FlowNotFound(ChaineError):
     status = 404
 
 
-class NotAZip(ChaineError):
-    """Flows are zip archives."""
+class NotAFlow(ChaineError):
+    """Flows are zip archives or multi-invoice XML files."""
 
     code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
     status = 415
@@ -55,7 +57,7 @@ class FlowPublic(ResponseModel):
     "/flows",
     status_code=202,
     response_model=FlowPublic,
-    summary="Deposit a zip of invoices (EDI mode)",
+    summary="Deposit a zip of invoices, or a multi-invoice XML file (EDI mode)",
 )
 async def post_flow(
     request: Request,
@@ -64,9 +66,9 @@ async def post_flow(
     temporal: TemporalDep,
     blobs: Blobs,
 ) -> JSONResponse:
-    """Store the archive and start its flow; the answer lists the files found (or refused)."""
-    if media_type_of(request.headers.get("content-type")) not in ZIP_TYPES:
-        raise NotAZip("send the flow as application/zip")
+    """Store the flow and start it; the answer lists the invoices found (or refused)."""
+    if media_type_of(request.headers.get("content-type")) not in FLOW_TYPES:
+        raise NotAFlow("send the flow as application/zip, or one XML file of several invoices")
     received_at = datetime.now(UTC)
     blob = await store_body(request, blobs, settings.upload_max_bytes)
     flow_id = str(uuid.uuid4())

@@ -371,6 +371,46 @@ async def test_a_flow_reports_each_file(api: ApiServer, supplier: httpx.AsyncCli
     assert await count_invoices(api) == 3
 
 
+def multi_invoice_file(*documents: bytes) -> bytes:
+    """An envelope holding several invoice documents (their XML declarations dropped)."""
+    inner = b"".join(document.split(b"?>", 1)[1] for document in documents)
+    return b'<?xml version="1.0" encoding="UTF-8"?><Invoices xmlns="urn:example:batch">' + (
+        inner + b"<Note>not an invoice</Note></Invoices>"
+    )
+
+
+async def test_a_multi_invoice_file_is_a_flow_of_its_invoices(
+    api: ApiServer, supplier: httpx.AsyncClient
+) -> None:
+    body = multi_invoice_file(
+        ubl(number="F-2026-211"),
+        write_invoice(an_invoice(number="F-2026-212"), Syntax.CII),
+    )
+    response = await supplier.post(
+        "/v1/flows", content=body, headers={"Content-Type": "application/xml"}
+    )
+    assert response.status_code == 202, response.text
+    for _ in range(200):
+        flow = (await supplier.get(response.headers["location"])).json()
+        if flow["status"] not in ("RECEIVED", "IN_PROGRESS"):
+            break
+        await asyncio.sleep(0.1)
+    outcome = {e["name"]: (e["status"], e["code"]) for e in flow["entries"]}
+    assert outcome == {
+        "0001-Invoice.xml": ("MISE_A_DISPOSITION", None),
+        "0002-CrossIndustryInvoice.xml": ("MISE_A_DISPOSITION", None),
+        "0003-Note.xml": (None, "FLOW_ENTRY_NOT_AN_INVOICE"),
+    }
+    assert flow["status"] == "PARTIALLY_INTEGRATED"
+    assert await count_invoices(api) == 2
+    doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><Invoices/>'
+    refused = await supplier.post(
+        "/v1/flows", content=doctype, headers={"Content-Type": "application/xml"}
+    )
+    assert refused.status_code == 202, refused.text
+    assert [e["code"] for e in refused.json()["entries"]] == ["FLOW_ARCHIVE_INVALID"]
+
+
 def credit_note(number: str, credits: str | None) -> bytes:
     preceding = (PrecedingInvoice(credits, date(2026, 1, 15)),) if credits else ()
     return ubl(number=number, type_code="381", preceding_invoices=preceding)
