@@ -236,6 +236,17 @@ def _width(text: str, font: str, size: float) -> float:
     return total * size / 1000
 
 
+def _fitting_prefix(word: str, font: str, size: float, width: float) -> int:
+    """How many leading characters of `word` fit in `width` (at least one), in one pass:
+    words come from the files examined (signature ids, subjects), so any length."""
+    total = 0.0
+    for index, char in enumerate(word):
+        total += _width(char, font, size)
+        if total > width:
+            return max(index, 1)
+    return len(word)
+
+
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Break `text` into lines no wider than `width`; words longer than a line are cut."""
     lines: list[str] = []
@@ -248,8 +259,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
         if current:
             lines.append(current)
         while _width(word, font, size) > width:
-            fits = (i for i in range(len(word) - 1, 0, -1) if _width(word[:i], font, size) <= width)
-            cut = next(fits, 1)
+            cut = _fitting_prefix(word, font, size, width)
             lines.append(word[:cut])
             word = word[cut:]
         current = word

@@ -96,6 +96,7 @@ COVERAGES = {
     Coverage.ENTIRE_FILE: "tout le fichier",
     Coverage.ENTIRE_REVISION: "la version signée (des ajouts ont suivi la signature)",
     Coverage.PARTIAL: "partielle : une partie de la version signée n'est pas couverte",
+    Coverage.TRAILING_DATA: "des octets ont été ajoutés après la fin du fichier signé",
 }
 MODIFICATIONS = {
     Modifications.NONE: "aucune",

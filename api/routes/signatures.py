@@ -89,7 +89,8 @@ async def verify_signatures(
         )
         return JSONResponse(out.model_dump(mode="json"))
     upload = form.get("file")
-    pdf = report_pdf(report, file_name=upload.filename if isinstance(upload, UploadFile) else None)
+    name = upload.filename if isinstance(upload, UploadFile) else None
+    pdf = await asyncio.to_thread(report_pdf, report, name)
     sealer = app_sealer(request, settings)
     name = f"verification-{report.sha256[:12]}.pdf"
     return Response(

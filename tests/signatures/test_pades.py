@@ -64,15 +64,15 @@ async def test_without_revocation_data_a_signature_is_never_passed(
 async def test_long_term_signatures_pass_offline_from_their_embedded_data(
     test_pki: TestPki, offline: VerificationPolicy, level: str, expected: Level
 ) -> None:
+    signed = await sign_pdf(test_pki, "signer", level)
     before = len(test_pki.requests)
-    report = await only(await sign_pdf(test_pki, "signer", level), offline)
+    report = await only(signed, offline)
+    assert test_pki.requests[before:] == []  # the verifier, offline, fetched nothing
     assert report.indication is Indication.TOTAL_PASSED, report.messages
     assert report.level is expected
     assert report.revocation_source is RevocationSource.EMBEDDED
     assert report.coverage is Coverage.ENTIRE_REVISION  # the DSS (and timestamp) came later
     assert report.modifications is Modifications.LTA_UPDATES
-    signing_requests = len(test_pki.requests) - before
-    assert signing_requests > 0  # the signer fetched; the verifier, offline, fetched nothing
 
 
 async def test_a_revoked_signer_is_revoked(test_pki: TestPki, online: VerificationPolicy) -> None:

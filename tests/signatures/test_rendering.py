@@ -9,7 +9,7 @@ from io import BytesIO
 import pypdf
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signatures.rendering import report_pdf
+from signatures.rendering import COVERAGES, LEVELS, MODIFICATIONS, SUB_INDICATIONS, report_pdf
 from signatures.report import (
     Coverage,
     Indication,
@@ -180,3 +180,18 @@ def test_characters_outside_winansi_lose_their_accent_not_the_line() -> None:
     text = text_of(report_pdf(a_report(a_signature(signer=signer))))
 
     assert "Lukasz Zólc ? S" in text
+
+
+def test_every_word_the_verifier_can_give_has_its_french_wording() -> None:
+    assert set(COVERAGES) == set(Coverage)
+    assert set(MODIFICATIONS) == set(Modifications)
+    assert set(SUB_INDICATIONS) == set(SubIndication)
+    assert set(LEVELS) == set(Level)
+    for coverage in Coverage:
+        assert "Couverture" in text_of(report_pdf(a_report(a_signature(coverage=coverage))))
+
+
+def test_a_huge_word_from_the_file_is_cut_into_lines_and_kept_whole() -> None:
+    word = "Z" * 20_000  # an attacker's signature id (re-measuring prefixes took minutes)
+    text = text_of(report_pdf(a_report(a_signature(messages=(word,)))))
+    assert text.count("Z") == 20_000
