@@ -251,9 +251,8 @@ class CallbackActivities:
                 for webhook in active
                 if subscribed(webhook, event)
             ]
-            await webhooks.add_deliveries(pairs)
             # A retried pass: what was delivered, skipped or given up is not sent again.
-            pending = await webhooks.pending([message_id for _, _, message_id in pairs])
+            pending = await webhooks.add_deliveries(pairs)
         clock = activity.info().current_attempt_scheduled_time
         recorder = Recorder(self, clock)
         slots = asyncio.Semaphore(PARALLEL_FIRST_ATTEMPTS)
@@ -270,6 +269,9 @@ class CallbackActivities:
                     activity.heartbeat(message_id)
                     if answer.accepted:
                         return
+                    # Recorded before its retries can start: attempts stay in order, and a
+                    # later success is not overwritten by this failure.
+                    await recorder.flush()
                     failing.add(webhook.id)  # its next deliveries of this pass wait too
                     input = replace(input, first_attempt_failed=True)
                 await start_callback(
@@ -352,15 +354,13 @@ class CallbackActivities:
     ) -> list[DeliveryOutcome | None]:
         """Record receivers' answers, retrying a busy database for a few seconds: if this
         failed, a retry would post the events again (duplicates after a 2xx)."""
-        for attempt in range(RECORD_TRIES):
+        for attempt in range(RECORD_TRIES - 1):
             try:
                 return await self._record(attempts, clock)
             except OperationalError:  # SQLite busy, a PostgreSQL failover: try again soon
-                if attempt == RECORD_TRIES - 1:
-                    raise
                 activity.heartbeat(attempts[0].delivery_id)
                 await asyncio.sleep(0.2 * 2**attempt)
-        return [None] * len(attempts)
+        return await self._record(attempts, clock)  # the last try raises what it meets
 
     async def _record(
         self, attempts: list[Attempted], clock: datetime
@@ -373,7 +373,7 @@ class CallbackActivities:
             store = WebhookRepository(session)
             delivered = await store.record_deliveries(
                 [
-                    (a.delivery_id, a.sent_at, a.answer.status_code or 200, a.answer.latency_ms)
+                    (a.delivery_id, a.sent_at, a.answer.status_code, a.answer.latency_ms)
                     for a in accepted
                 ],
                 datetime.now(UTC),

@@ -94,18 +94,23 @@ class WebhookRepository:
 
     # --- deliveries -----------------------------------------------------------------
 
-    async def add_deliveries(self, pairs: Sequence[tuple[InvoiceEvent, Webhook, str]]) -> None:
-        """A pending delivery per (event, subscription, delivery id) not yet recorded."""
+    async def add_deliveries(self, pairs: Sequence[tuple[InvoiceEvent, Webhook, str]]) -> set[str]:
+        """A pending delivery per (event, subscription, delivery id) not yet recorded; the
+        ids still to be made (new ones, and earlier ones still pending)."""
         if not pairs:
-            return
+            return set()
         ids = [delivery_id for _, _, delivery_id in pairs]
-        existing = set(
-            await self.session.scalars(
-                select(WebhookDelivery.id).where(WebhookDelivery.id.in_(ids))
-            )
+        status = dict(
+            (
+                await self.session.execute(
+                    select(WebhookDelivery.id, WebhookDelivery.status).where(
+                        WebhookDelivery.id.in_(ids)
+                    )
+                )
+            ).all()
         )
         for event, webhook, delivery_id in pairs:
-            if delivery_id not in existing:
+            if delivery_id not in status:
                 self.session.add(
                     WebhookDelivery(
                         id=delivery_id,
@@ -116,6 +121,7 @@ class WebhookRepository:
                         attempts=0,
                     )
                 )
+        return {i for i in ids if status.get(i, DeliveryStatus.PENDING) == DeliveryStatus.PENDING}
 
     async def delivery(
         self, delivery_id: str, *, for_update: bool = False
@@ -132,19 +138,6 @@ class WebhookRepository:
         return set(
             await self.session.scalars(
                 select(WebhookDelivery.id).where(WebhookDelivery.id.in_(delivery_ids))
-            )
-        )
-
-    async def pending(self, delivery_ids: Sequence[str]) -> set[str]:
-        """Those of these deliveries still to be made (not delivered, skipped or dead)."""
-        if not delivery_ids:
-            return set()
-        return set(
-            await self.session.scalars(
-                select(WebhookDelivery.id).where(
-                    WebhookDelivery.id.in_(delivery_ids),
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                )
             )
         )
 
@@ -250,18 +243,6 @@ class WebhookRepository:
             .values(status=DeliveryStatus.DELIVERED, delivered_at=at)
         )
         return existing
-
-    async def mark_delivered(self, delivery_id: str, at: datetime) -> bool:
-        """The receiver accepted it; False if it was already marked (never twice)."""
-        done = await self.session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status != DeliveryStatus.DELIVERED,
-            )
-            .values(status=DeliveryStatus.DELIVERED, delivered_at=at)
-        )
-        return done.rowcount == 1  # type: ignore[attr-defined]
 
     async def mark_undelivered(self, delivery_id: str, status: str, reason: str) -> None:
         """Given up (dead-lettered) or skipped, unless it was delivered meanwhile."""

@@ -46,11 +46,7 @@ RELAY_NO_PAUSE_WHEN_FULL = "relay-full-pass-continues"  # a full pass no longer 
 RELAY_HEARTBEAT = timedelta(minutes=1)
 
 
-# Not sandboxed: a delivery is one short workflow per event and subscription, and building a
-# sandbox for each run cost a third of the worker's CPU (bench/callbacks.py: 28 → 37
-# deliveries/s). Its code only schedules two activities: nothing in it can be
-# non-deterministic, and recorded histories of it replay in tests/workflows/test_replay.py.
-@workflow.defn(name=CALLBACK_WORKFLOW, sandboxed=False)
+@workflow.defn(name=CALLBACK_WORKFLOW)
 class CallbackWorkflow:
     """Deliver one event to one subscription, or dead-letter it after the retry window."""
 
