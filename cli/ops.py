@@ -114,6 +114,17 @@ def _done(ops: Ops, body: dict[str, Any]) -> None:
     )
 
 
+def _json_args(text: str | None) -> list[Any]:
+    """Signal arguments given as JSON: an array, or one value (a readable refusal if not JSON)."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OpsRefused("VALIDATION_FAILED", f"the arguments are not JSON: {exc}") from None
+    return value if isinstance(value, list) else [value]
+
+
 @app.command()
 def stuck(
     client_id: ClientIdOption,
@@ -312,11 +323,7 @@ def signal(
     as_json: JsonOption = False,
 ) -> None:
     """Send signal NAME to a running workflow, with JSON arguments."""
-    try:
-        value = json.loads(payload) if payload is not None else []
-    except json.JSONDecodeError as exc:
-        raise OpsRefused("VALIDATION_FAILED", f"the arguments are not JSON: {exc}") from None
-    args = value if isinstance(value, list) else [value]
+    args = _json_args(payload)
     ops = Ops(client_id, client_secret, api, as_json)
     body = {"reason": reason, "name": name, "args": args}
     _done(ops, ops.call("POST", _workflow_path(workflow_id, "signal"), json=body))
@@ -362,7 +369,7 @@ def batch(
     }
     if signal_name:
         body["signal_name"] = signal_name
-        body["signal_args"] = json.loads(signal_args) if signal_args else []
+        body["signal_args"] = _json_args(signal_args)
     answer = ops.call("POST", "/v1/ops/batch", json=body)
 
     def render(b: dict[str, Any]) -> None:

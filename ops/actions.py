@@ -205,11 +205,9 @@ async def reset_workflow(
     refused = RESET_REFUSED.get(execution.workflow_type)
     if refused:
         raise ActionRefused(f"{workflow_id} cannot be reset: {refused}")
-    events = await read_history(client, workflow_id, execution.run_id)
-    if to is ResetPoint.LAST_GOOD:
-        event_id = last_good_task(events)
-    elif to is ResetPoint.FIRST:
-        event_id = first_task(events)
+    if isinstance(to, ResetPoint):  # a named point: find it in the history
+        events = await read_history(client, workflow_id, execution.run_id)
+        event_id = last_good_task(events) if to is ResetPoint.LAST_GOOD else first_task(events)
     else:
         event_id = to
     if event_id is None:

@@ -73,6 +73,7 @@ class BatchResult:
             "succeeded": self.succeeded,
             "failed": self.failed,
             "truncated": self.truncated,
+            **({"signal": self.signal} if self.signal else {}),  # what was sent, for the audit
             "items": [asdict(item) for item in self.items],
         }
 
@@ -105,7 +106,10 @@ async def run_batch(
         raise ActionRefused("a batch needs a query: it never applies to every execution")
     scoped = scope(action, query)
     async with query_refusals(scoped):
-        matched = [e async for e in client.list_workflows(scoped, limit=limit + 1)]
+        listed = [e async for e in client.list_workflows(scoped, limit=limit + 1)]
+    # One entry per workflow: a reset acts on the latest run, and a workflow reset before
+    # matches with its closed run too; it must not be reset once per run.
+    matched = list({e.id: e for e in reversed(listed)}.values())[::-1]
     truncated = len(matched) > limit
     if truncated and not dry_run:
         raise ActionRefused(

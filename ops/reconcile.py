@@ -110,11 +110,14 @@ async def reconcile(
                 continue
             if row.status == status:
                 continue
-            queried, _ = await queried_status(client, execution.id, execution.run_id)
+            closed = execution.status is not WorkflowExecutionStatus.RUNNING
+            # A closed run moves no more: asking it would only make a worker replay it.
+            queried = None
+            if not closed:
+                queried, _ = await queried_status(client, execution.id, execution.run_id)
             if queried == row.status or (queried is not None and queried != status):
                 moving += 1  # recorded, not yet announced; or moving on right now
                 continue
-            closed = execution.status is not WorkflowExecutionStatus.RUNNING
             confirmed = queried == status or closed
             repaired = fix and confirmed
             if repaired:

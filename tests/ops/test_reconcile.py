@@ -89,7 +89,8 @@ async def test_an_invoice_waiting_on_people_too_long_is_stuck_and_cannot_be_rese
     listed = (await operator.get("/v1/ops/stuck", params={"kind": "invoice"})).json()
     [item] = [i for i in listed["items"] if i["workflow_id"] == workflow_id]
     assert (item["reason"], item["status"]) == ("WAITING_ON_PEOPLE", "MISE_A_DISPOSITION")
-    assert item["detail"].startswith("MISE_A_DISPOSITION for 16 day(s)")
+    waited = (api.settings.ops_stuck_waiting + timedelta(days=1)).days
+    assert item["detail"].startswith(f"MISE_A_DISPOSITION for {waited} day(s)")
     other = (await operator.get("/v1/ops/stuck", params={"structure": "21750001600019"})).json()
     assert [i for i in other["items"] if i["workflow_id"] == workflow_id] == []
 
