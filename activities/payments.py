@@ -156,7 +156,7 @@ class PaymentActivities:
             targets = [(p, await invoices.get(p.invoice_id)) for p in payments]
         issued = 0
         for payment, invoice in targets:
-            if invoice is None or invoice.status in ISSUED_OR_LATER:
+            if invoice is None:
                 continue
             request = ActionRequest(
                 action=Action.PAYMENT_ISSUED.value,

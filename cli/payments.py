@@ -41,7 +41,8 @@ def run(
         deadline = time.monotonic() + wait
         while True:
             response = client.request("GET", location)
-            if response.status_code == 200 and response.json()["files"]:
+            # Planned: still building its files (a run with nothing to pay ends with none).
+            if response.status_code == 200 and response.json()["status"] != "PLANNED":
                 break
             if time.monotonic() > deadline:
                 raise ApiRefused(f"the run {started.json()['id']} has no file yet; see {location}")
@@ -57,7 +58,12 @@ def run(
     for file in summary["files"]:
         console.print(f"file {file['href']}  ({file['transactions']} transfers)")
     for skipped in summary["skipped"]:
-        console.print(f"[yellow]not paid[/]: invoice {skipped['invoice_id']}: {skipped['reason']}")
+        what = (
+            f"invoice {skipped['invoice_id']}"
+            if "invoice_id" in skipped
+            else f"periodic order of {skipped['commitment']}"
+        )
+        console.print(f"[yellow]not paid[/]: {what}: {skipped['reason']}")
 
 
 @app.command()

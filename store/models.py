@@ -482,7 +482,7 @@ class PaymentRun(Timestamped, Base):
 
     id: Mapped[str] = mapped_column(String(60), primary_key=True)
     requested_by: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))  # PLANNED, FILES_BUILT, ISSUED
+    status: Mapped[str] = mapped_column(String(20))  # PLANNED, then FILES_BUILT
     pain_version: Mapped[str] = mapped_column(String(20))
     execution_date: Mapped[date] = mapped_column(Date)
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # and why

@@ -327,9 +327,6 @@ class PaymentRepository:
         )
         return list(rows)
 
-    async def file(self, file_id: str) -> PaymentFile | None:
-        return await self.session.get(PaymentFile, file_id)
-
     async def invoice_payments(self, run_id: str, after: str, limit: int) -> list[Payment]:
         """A page of the run's invoice transfers (not interest), by end-to-end id."""
         rows = await self.session.scalars(

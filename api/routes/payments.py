@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -37,7 +37,6 @@ from workflows.payments import DebtorAccount, PaymentRunInput, StatementInput
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 Accountant = Annotated[Principal, Depends(require_roles(Role.ACCOUNTANT, Role.OPS))]
-MAX_STATEMENT_BYTES = 50 * 1024 * 1024
 
 
 class RunRequest(ResponseModel):
@@ -158,8 +157,8 @@ async def get_file(
     found = next((f for f in files if f.sha256 == sha256), None)
     if found is None:
         raise NotFound(f"no file {sha256} in payment run {run_id}")
-    return Response(
-        request.app.state.blobs.read(found.sha256),
+    return StreamingResponse(  # up to tens of megabytes: never held whole in memory
+        request.app.state.blobs.iter_chunks(found.sha256),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{found.message_id}.xml"'},
     )

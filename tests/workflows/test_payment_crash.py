@@ -74,4 +74,3 @@ async def test_a_worker_killed_between_the_file_and_the_statuses_pays_each_invoi
         select(func.count()).where(InvoiceStatusChange.status == "MISE_EN_PAIEMENT"),
     )
     assert issued == INVOICES  # one status change each: none written twice
-    assert len(parties) == INVOICES

@@ -161,7 +161,8 @@ async def test_a_run_pays_accounted_invoices_once_and_the_bank_closes_the_loop(
             select(Payment).where(Payment.invoice_id == back["id"]).order_by(Payment.end_to_end_id)
         )
         statuses = [(p.status, p.creditor_iban) for p in live]
-    assert statuses == [("REJECTED", statuses[0][1]), ("PLANNED", NEW_IBAN)]
+    assert [status for status, _ in statuses] == ["REJECTED", "PLANNED"]
+    assert statuses[0][1] != NEW_IBAN and statuses[1][1] == NEW_IBAN  # paid again elsewhere
 
 
 async def test_a_late_payment_adds_its_interest_to_the_next_run(
