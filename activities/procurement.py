@@ -19,6 +19,7 @@ from temporalio import activity
 
 from activities.signatures import check_signed_file
 from core.errors import ChaineError, ErrorCode
+from directory.records import CommitmentRecord
 from procurement import eforms, espd
 from procurement.letters import award_letter, letter_name
 from procurement.model import Address, Admissibility, Bid, BidFile, ConsultationStatus
@@ -26,6 +27,7 @@ from procurement.model import Consultation as Terms
 from signatures.policy import VerificationPolicy
 from signatures.seal import Sealer
 from store.blobs import BlobStore
+from store.commitments import CommitmentRepository
 from store.consultations import ConsultationFollowers
 from store.database import transaction
 from store.models import (
@@ -36,12 +38,12 @@ from store.models import (
     Supplier,
 )
 from workflows.consultation_messages import (
+    AwardLetters,
     AwardLettersRequest,
     AwardNoticeRequest,
     BidCheckRequest,
     BidReceipt,
     BidRecordInput,
-    CommitmentTerms,
     ConsultationRecord,
     Document,
     PublicationRequest,
@@ -136,8 +138,7 @@ class ProcurementActivities:
     async def record_bids(self, records: list[BidRecordInput]) -> None:
         """Write bids' receipts and fates in order, in one transaction (idempotent)."""
         async with transaction(self.sessions) as session:
-            for record in records:
-                await _record_bid(session, record)
+            await _record_bids(session, records)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -242,8 +243,9 @@ class ProcurementActivities:
     # --- award ------------------------------------------------------------------------------
 
     @activity.defn(name="make_award_letters")
-    async def make_award_letters(self, request: AwardLettersRequest) -> list[Document]:
-        """One sealed letter per candidate, stored as a blob."""
+    async def make_award_letters(self, request: AwardLettersRequest) -> AwardLetters:
+        """One sealed letter per candidate, stored as a blob; and the winner's name, as the
+        directory knows it, for the award notice."""
         async with self.sessions() as session:
             rows = await session.execute(
                 select(Supplier.identifier, Supplier.name).where(
@@ -273,26 +275,25 @@ class ProcurementActivities:
                     letter_name(request.consultation, bid), "letter", ref.sha256, ref.size, PDF
                 )
             )
-        return documents
+        return AwardLetters(tuple(documents), names.get(winner.supplier_siret, ""))
 
     # --- commitments -------------------------------------------------------------------------
 
     @activity.defn(name="open_commitment")
-    async def open_commitment(self, terms: CommitmentTerms) -> None:
+    async def open_commitment(self, record: CommitmentRecord) -> bool:
+        """Record the notified contract's commitment; False if its number is another's
+        (a retry finding its own row is True)."""
         async with transaction(self.sessions) as session:
-            if await session.get(Commitment, terms.number) is None:
-                session.add(
-                    Commitment(
-                        number=terms.number,
-                        buyer_siret=terms.buyer_siret,
-                        supplier_siret=terms.supplier_siret,
-                        ceiling=terms.ceiling,
-                        service_done_presumed=terms.service_done_presumed,
-                        works=terms.works,
-                        paying_service=terms.paying_service,
-                        active=True,
-                    )
-                )
+            commitments = CommitmentRepository(session)
+            existing = await commitments.get(record.number)
+            if existing is None:
+                await commitments.upsert([record])
+                return True
+            return (existing.buyer_siret, existing.supplier_siret, existing.ceiling) == (
+                record.buyer_siret,
+                record.supplier_siret,
+                record.ceiling,
+            )
 
     @activity.defn(name="close_commitment")
     async def close_commitment(self, number: str) -> None:
@@ -302,13 +303,17 @@ class ProcurementActivities:
                 row.active = False
 
 
-async def _record_bid(session: AsyncSession, record: BidRecordInput) -> None:
-    """One bid's receipt, or its new status and outcome if already written."""
-    receipt = record.receipt
-    row = await session.get(BidRecord, receipt.bid_id)
-    if row is None:
-        session.add(
-            BidRecord(
+async def _record_bids(session: AsyncSession, records: list[BidRecordInput]) -> None:
+    """Bids' receipts, or their new status and outcome, in order, with one read."""
+    ids = {record.receipt.bid_id for record in records}
+    rows = {
+        row.id: row for row in await session.scalars(select(BidRecord).where(BidRecord.id.in_(ids)))
+    }
+    for record in records:
+        receipt = record.receipt
+        row = rows.get(receipt.bid_id)
+        if row is None:
+            rows[receipt.bid_id] = BidRecord(
                 id=receipt.bid_id,
                 consultation_id=receipt.consultation_id,
                 supplier_siret=receipt.supplier_siret,
@@ -318,11 +323,10 @@ async def _record_bid(session: AsyncSession, record: BidRecordInput) -> None:
                 receipt=RECEIPT.dump_python(receipt, mode="json"),
                 outcome=record.outcome,
             )
-        )
-        await session.flush()  # a later record of the same bid in the batch finds it
-    else:
-        row.status = record.status
-        row.outcome = record.outcome if record.outcome is not None else row.outcome
+            session.add(rows[receipt.bid_id])
+        else:
+            row.status = record.status
+            row.outcome = record.outcome if record.outcome is not None else row.outcome
 
 
 async def _announce(

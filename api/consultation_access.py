@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field, TypeAdapter
 from starlette.datastructures import FormData, UploadFile
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -225,15 +225,4 @@ async def stored_documents(
             stored.media_type,
         )
         for _, stored in await store_files(form, part, request, max_bytes)
-    )
-
-
-def blob_response(request: Request, sha256: str, name: str, media_type: str) -> Response:
-    """A stored file as an attachment, under a name safe for any file system."""
-    data = request.app.state.blobs.read(sha256)
-    safe = "".join(c for c in name if c.isalnum() or c in "._-") or "file"
-    return Response(
-        data,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
     )

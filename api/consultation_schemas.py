@@ -154,7 +154,6 @@ class AwardBody(RequestModel):
 class CommitmentBody(RequestModel):
     number: str = Field(pattern=r"^[A-Za-z0-9._/-]{1,40}$")
     ceiling: Decimal = Field(gt=0, max_digits=17, decimal_places=2)
-    payment_days: int = Field(30, ge=1, le=60)
     service_done_presumed: bool = False
     works: bool = False
     paying_service: str | None = Field(None, max_length=100)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
 from core.errors import ChaineError, ErrorCode
@@ -44,6 +45,23 @@ class StoredUpload:
 def download_filename(name: str | None, fallback: str) -> str:
     """A file name safe in a `Content-Disposition` header (others become `_`), or `fallback`."""
     return _UNSAFE_FILENAME_CHARACTERS.sub("_", name or "") or fallback
+
+
+def blob_download(
+    blobs: BlobStore, sha256: str, name: str | None, media_type: str, fallback: str = ""
+) -> StreamingResponse:
+    """A stored file as an attachment: streamed, named safely, its digest given, and never
+    sniffed into something a browser would render (files come from other parties)."""
+    safe = download_filename(name, fallback=fallback or sha256[:16])
+    return StreamingResponse(
+        blobs.iter_chunks(sha256),
+        media_type=media_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Digest": f"sha-256={sha256}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def media_type_of(value: str | None) -> str:

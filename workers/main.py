@@ -30,6 +30,7 @@ SHUTDOWN_SECONDS = 5
 # Workflow messages are plain frozen dataclasses: shared with the sandbox as they are, so
 # the payload converter resolves their nested types (it looks them up in `sys.modules`).
 SANDBOX = SandboxRestrictions.default.with_passthrough_modules(
+    "directory.records",
     "procurement.model",
     "workflows.callback_messages",
     "workflows.consultation_messages",

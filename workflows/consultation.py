@@ -22,13 +22,14 @@ from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.procurement import ProcurementActivities
     from activities.signatures import SignatureActivities
     from core.errors import ErrorCode
+    from directory.records import CommitmentRecord
     from procurement.model import (
         FINAL_STATUSES,
         Admissibility,
@@ -108,6 +109,7 @@ class ConsultationWorkflow:
         self._amount = Decimal(0)
         self._standstill_end: datetime | None = None
         self._letters: tuple[Document, ...] = ()
+        self._winner_name = ""
         self._contract: Document | None = None
         self._commitment: str | None = None
         self._outcome: dict[str, object] = {}
@@ -365,23 +367,22 @@ class ConsultationWorkflow:
             end = standstill_end(
                 self._terms.procedure, now, request.electronic, self._process.standstill
             )
-            self._letters = tuple(
-                await workflow.execute_activity_method(
-                    ProcurementActivities.make_award_letters,
-                    AwardLettersRequest(
-                        self._terms,
-                        request.bid_id,
-                        tuple(self._bids.values()),
-                        self._ranking,
-                        self._verdicts,
-                        request.reasons,
-                        now,
-                        end,
-                    ),
-                    start_to_close_timeout=CPU_TIMEOUT,
-                    retry_policy=STORE_RETRY,
-                )
+            letters = await workflow.execute_activity_method(
+                ProcurementActivities.make_award_letters,
+                AwardLettersRequest(
+                    self._terms,
+                    request.bid_id,
+                    tuple(self._bids.values()),
+                    self._ranking,
+                    self._verdicts,
+                    request.reasons,
+                    now,
+                    end,
+                ),
+                start_to_close_timeout=CPU_TIMEOUT,
+                retry_policy=STORE_RETRY,
             )
+            self._letters, self._winner_name = letters.documents, letters.winner_name
             self._winner, self._amount, self._standstill_end = request.bid_id, request.amount, end
             self._status = Status.AWARDED
             self._outcome = {
@@ -389,6 +390,7 @@ class ConsultationWorkflow:
                 "winner_siret": self._winner_siret(),
                 "amount": str(request.amount),
                 "decided_at": now.isoformat(),
+                "decided_by": request.actor,
                 "standstill_end": end.isoformat() if end else None,
             }
             self._unrecorded += [
@@ -441,41 +443,61 @@ class ConsultationWorkflow:
         """Notify the contract: the commitment's workflow starts, the award notice is made."""
         async with self._step:
             self._expect(Status.SIGNED)
-            terms = request.commitment
-            if terms.supplier_siret != self._winner_siret():
-                raise refused(
-                    ErrorCode.CONSULTATION_STEP_REFUSED,
-                    "the commitment is for the awarded supplier",
-                    422,
-                )
-            now = workflow.now()
-            await workflow.start_child_workflow(
-                ContractWorkflow.run,
-                terms,
-                id=contract_workflow_id(terms.number),
-                task_queue=self._process.task_queue,
-                parent_close_policy=ParentClosePolicy.ABANDON,
+            record = CommitmentRecord(
+                number=request.number,
+                buyer_siret=self._terms.buyer_siret,
+                supplier_siret=self._winner_siret(),
+                ceiling=request.ceiling,
+                service_done_presumed=request.service_done_presumed,
+                works=request.works,
+                paying_service=request.paying_service,
             )
+            taken = refused(
+                ErrorCode.COMMITMENT_NUMBER_TAKEN,
+                f"commitment {record.number} belongs to another contract",
+                number=record.number,
+            )
+            opened = await workflow.execute_activity_method(
+                ProcurementActivities.open_commitment,
+                record,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            if not opened:
+                raise taken
+            now = workflow.now()
+            try:
+                await workflow.start_child_workflow(
+                    ContractWorkflow.run,
+                    record,
+                    id=contract_workflow_id(record.number),
+                    task_queue=self._process.task_queue,
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                raise taken from None
             notice = await workflow.execute_activity_method(
                 ProcurementActivities.prepare_award_notice,
                 AwardNoticeRequest(
                     self._terms,
                     str(workflow.uuid4()),
-                    terms.supplier_siret,
+                    record.supplier_siret,
                     self._amount,
                     len(self._bids),
                     now,
+                    self._winner_name,
                 ),
                 task_queue=self._process.cpu_task_queue,
                 start_to_close_timeout=CPU_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
-            self._commitment = terms.number
+            self._commitment = record.number
             self._status = Status.NOTIFIED
             self._outcome = {
                 **self._outcome,
                 "notified_at": now.isoformat(),
-                "commitment": terms.number,
+                "notified_by": request.actor,
+                "commitment": record.number,
             }
             await self._record(documents=(notice,))
             return self.state()
@@ -494,6 +516,7 @@ class ConsultationWorkflow:
             self._outcome = {
                 **self._outcome,
                 "cancelled_at": workflow.now().isoformat(),
+                "cancelled_by": request.actor,
                 "reason": request.reason,
             }
             await self._record()

@@ -38,7 +38,6 @@ class ConsultationInput:
 
     consultation: Consultation
     process: ProcurementProcess
-    buyer_actor: str
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,6 @@ class BidRecordInput:
 
 
 @dataclass(frozen=True)
-class OpeningReport:
-    """The verdict on each bid at opening."""
-
-    verdicts: tuple[Admissibility, ...]
-
-
-@dataclass(frozen=True)
 class BidCheckRequest:
     """Check one bid at opening: its signatures and its ESPD response against the request."""
 
@@ -153,6 +145,14 @@ class AwardLettersRequest:
 
 
 @dataclass(frozen=True)
+class AwardLetters:
+    """The sealed letters, and the awarded supplier's name for the award notice."""
+
+    documents: tuple[Document, ...]
+    winner_name: str
+
+
+@dataclass(frozen=True)
 class ContractSignatureRequest:
     """The contract PDF, signed by the supplier and the buyer, stored as a blob."""
 
@@ -161,25 +161,16 @@ class ContractSignatureRequest:
 
 
 @dataclass(frozen=True)
-class CommitmentTerms:
-    """What the notified contract commits the buyer to; invoices reference its number."""
+class NotifyRequest:
+    """The buyer notifies the signed contract with the commitment it opens; the buyer and
+    the supplier are the consultation's own (the awarded one)."""
 
+    actor: str
     number: str
-    buyer_siret: str
-    supplier_siret: str
     ceiling: Decimal
-    payment_days: int = 30
     service_done_presumed: bool = False
     works: bool = False
     paying_service: str | None = None
-
-
-@dataclass(frozen=True)
-class NotifyRequest:
-    """The buyer notifies the signed contract; the commitment is created from it."""
-
-    actor: str
-    commitment: CommitmentTerms
 
 
 @dataclass(frozen=True)

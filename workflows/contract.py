@@ -1,10 +1,9 @@
-"""`ContractWorkflow`: a notified contract's commitment, from notification to closure.
+"""`ContractWorkflow`: a notified contract, from notification to closure.
 
-Named `contract:{commitment_number}`. Started by the consultation that awarded it (or by
-an import), it records the commitment invoices reference in BT-13 (supplier, ceiling,
-payment terms, presumed service done, works, paying service) and keeps it active until
-the buyer closes the contract; invoice intake reads the commitment's row, and the
-invoices' consumption of its ceiling is tracked there.
+Named `contract:{commitment_number}`. The consultation that awarded it records the
+commitment invoices reference in BT-13 (supplier, ceiling, presumed service done, works,
+paying service) before starting it; it holds that commitment open until the buyer closes
+the contract (completed or terminated): then invoice intake refuses the commitment.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.procurement import ProcurementActivities
-    from workflows.consultation_messages import CommitmentTerms, ContractClosure
+    from directory.records import CommitmentRecord
+    from workflows.consultation_messages import ContractClosure
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
@@ -33,27 +33,21 @@ class ContractWorkflow:
     """Holds a commitment open for invoices until the contract is closed."""
 
     @workflow.init
-    def __init__(self, terms: CommitmentTerms) -> None:
-        self._terms = terms
+    def __init__(self, commitment: CommitmentRecord) -> None:
+        self._commitment = commitment
         self._closure: ContractClosure | None = None
 
     @workflow.run
-    async def run(self, terms: CommitmentTerms) -> str:
-        """Record the commitment, then wait for the contract's closure."""
-        await workflow.execute_activity_method(
-            ProcurementActivities.open_commitment,
-            terms,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
-        )
+    async def run(self, commitment: CommitmentRecord) -> str:
+        """Wait for the contract's closure."""
         await workflow.wait_condition(lambda: self._closure is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return "closed"
 
     @workflow.query
-    def terms(self) -> CommitmentTerms:
+    def commitment(self) -> CommitmentRecord:
         """The commitment's terms."""
-        return self._terms
+        return self._commitment
 
     @workflow.update
     async def close(self, closure: ContractClosure) -> str:
@@ -61,7 +55,7 @@ class ContractWorkflow:
         if self._closure is None:
             await workflow.execute_activity_method(
                 ProcurementActivities.close_commitment,
-                self._terms.number,
+                self._commitment.number,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
             )

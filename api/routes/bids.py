@@ -26,7 +26,6 @@ from api.consultation_access import (
     SupplierConsultation,
     Target,
     acting_siret,
-    blob_response,
     require_unsealed,
     send_step,
     step_answer,
@@ -34,7 +33,7 @@ from api.consultation_access import (
     workflow_errors,
 )
 from api.deps import SessionDep, SettingsDep, UnsupportedMediaType, app_sealer, require_roles
-from api.uploads import media_type_of
+from api.uploads import blob_download, media_type_of
 from core.errors import ErrorCode, InvalidInput
 from core.principals import Principal, Role
 from directory.records import IdentifierScheme
@@ -161,7 +160,9 @@ async def my_letter(target: SupplierConsultation, request: Request) -> Response:
     letters = [d for d in (await target.state()).letters if d.name.endswith(suffix)]
     if not letters:
         raise BidNotFound("no letter for you on this consultation (not awarded yet?)")
-    return blob_response(request, letters[0].sha256, letters[0].name, letters[0].media_type)
+    return blob_download(
+        request.app.state.blobs, letters[0].sha256, letters[0].name, letters[0].media_type
+    )
 
 
 @router.get("/bids", summary="My bids and their outcome (supplier)")
@@ -235,7 +236,7 @@ async def bid_file(
     ]
     if not files:
         raise BidNotFound("no such file in this bid")
-    return blob_response(request, sha256, files[0].name, "application/octet-stream")
+    return blob_download(request.app.state.blobs, sha256, files[0].name, "application/octet-stream")
 
 
 def _bid_json(bid: Bid) -> dict[str, Any]:

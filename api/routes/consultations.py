@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, or_, select, update
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.consultation_access import (
     MAX_FILES,
@@ -26,7 +27,6 @@ from api.consultation_access import (
     ConsultationNotFound,
     Reference,
     Siret,
-    blob_response,
     step_answer,
     stored_documents,
 )
@@ -49,10 +49,11 @@ from api.deps import (
     require_roles,
 )
 from api.temporal_errors import temporal_unavailable
-from api.uploads import media_type_of
+from api.uploads import blob_download, media_type_of
 from core.errors import ErrorCode, InvalidInput, NotFound
 from core.principals import Principal, Role
 from procurement.model import ConsultationStatus, Procedure, consultation_workflow_id
+from store.commitments import CommitmentRepository
 from store.models import Consultation as ConsultationRow
 from store.models import ConsultationDocument, ConsultationQuestion
 from workflows.consultation import ConsultationWorkflow
@@ -60,12 +61,13 @@ from workflows.consultation_messages import (
     AmendRequest,
     AwardRequest,
     CancelRequest,
-    CommitmentTerms,
     ConsultationInput,
+    ContractClosure,
     ContractSignatureRequest,
     NotifyRequest,
     ScoreRequest,
 )
+from workflows.contract import ContractWorkflow, contract_workflow_id
 
 router = APIRouter(prefix="/v1", tags=["consultations"])
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
@@ -203,7 +205,9 @@ async def download_document(
         .values(downloads=ConsultationRow.downloads + 1)
     )
     await session.commit()
-    return blob_response(request, document.sha256, document.name, document.media_type)
+    return blob_download(
+        request.app.state.blobs, document.sha256, document.name, document.media_type
+    )
 
 
 # --- buyer -----------------------------------------------------------------------------------
@@ -228,7 +232,7 @@ async def create_consultation(
         async with temporal_unavailable():
             await temporal.start_workflow(
                 ConsultationWorkflow.run,
-                ConsultationInput(terms, procurement_process(settings), principal.client_id),
+                ConsultationInput(terms, procurement_process(settings)),
                 id=terms.workflow_id,
                 task_queue=settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -333,20 +337,53 @@ async def sign_contract(
     summary="Notify the contract and open its commitment",
 )
 async def notify(target: BuyerConsultation, body: CommitmentBody) -> JSONResponse:
-    """The commitment invoices will reference (BT-13) is opened for the awarded supplier."""
-    winner = (await target.state()).outcome.get("winner_siret")
-    terms = CommitmentTerms(
-        number=body.number,
-        buyer_siret=target.buyer_siret,
-        supplier_siret=str(winner or ""),
-        ceiling=body.ceiling,
-        payment_days=body.payment_days,
-        service_done_presumed=body.service_done_presumed,
-        works=body.works,
-        paying_service=body.paying_service,
+    """The commitment invoices will reference (BT-13) is opened for the awarded supplier;
+    its contract is then closed with `POST /v1/contracts/{number}/closure`."""
+    change = NotifyRequest(
+        target.principal.client_id,
+        body.number,
+        body.ceiling,
+        body.service_done_presumed,
+        body.works,
+        body.paying_service,
     )
-    change = NotifyRequest(target.principal.client_id, terms)
     return await step_answer(target, ConsultationWorkflow.notify, change)
+
+
+@router.post(
+    "/contracts/{number}/closure",
+    dependencies=[Depends(require_json)],
+    summary="Close a notified contract: its commitment takes no more invoices",
+)
+async def close_contract(
+    number: Annotated[str, Path(pattern=r"^[A-Za-z0-9._/-]{1,40}$")],
+    body: CancelBody,
+    principal: Buyer,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> JSONResponse:
+    """The contract is completed or terminated (`reason`); invoices naming its commitment
+    are refused from now on (`PF-COMMITMENT-INACTIVE`)."""
+    commitment = await CommitmentRepository(session).get(number)
+    if commitment is None or not principal.acts_for(commitment.buyer_siret):
+        raise ContractNotFound(f"no notified contract {number} of yours")
+    if not commitment.active:  # closed already: the same answer again
+        return JSONResponse({"number": number, "active": False})
+    handle = temporal.get_workflow_handle_for(ContractWorkflow.run, contract_workflow_id(number))
+    try:
+        async with temporal_unavailable():
+            await handle.execute_update(
+                ContractWorkflow.close, ContractClosure(principal.client_id, body.reason)
+            )
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        raise ContractNotFound(f"{number} is not a contract notified here") from None
+    return JSONResponse({"number": number, "active": False, "reason": body.reason})
+
+
+class ContractNotFound(NotFound):
+    code = ErrorCode.CONTRACT_NOT_FOUND
 
 
 @router.post(

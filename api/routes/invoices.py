@@ -24,7 +24,7 @@ from api.temporal_errors import temporal_unavailable
 from api.uploads import (
     INVOICE_MEDIA_TYPES,
     StoredUpload,
-    download_filename,
+    blob_download,
     media_type_of,
     store_attachments,
     store_body,
@@ -369,17 +369,12 @@ async def get_original(
 ) -> StreamingResponse:
     """The deposited bytes, unchanged, integrity checked."""
     invoice = await visible_invoice(session, principal, invoice_id)
-    name = download_filename(
+    return blob_download(
+        blobs,
+        invoice.original_sha256,
         invoice.original_filename,
+        invoice.original_media_type,
         fallback=f"{invoice.id}.{invoice.original_media_type.split('/')[-1]}",
-    )
-    return StreamingResponse(
-        blobs.iter_chunks(invoice.original_sha256),
-        media_type=invoice.original_media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Digest": f"sha-256={invoice.original_sha256}",
-        },
     )
 
 

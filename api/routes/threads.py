@@ -30,7 +30,7 @@ from api.deps import (
 from api.mailer import Mailer
 from api.routes.invoices import InvoiceNotFound, visible_invoice
 from api.schemas import RequestModel, ResponseModel
-from api.uploads import download_filename, media_type_of, store_attachments
+from api.uploads import blob_download, media_type_of, store_attachments
 from core.config import Settings
 from core.errors import ChaineError, ErrorCode
 from core.principals import Principal, Role
@@ -473,14 +473,6 @@ async def get_attachment(
     )
     if attachment is None:
         raise AttachmentNotFound(f"no file {sha256} on message {message_id} of this thread")
-    blobs: BlobStore = request.app.state.blobs
-    name = download_filename(attachment["filename"], fallback=sha256[:16])
-    return StreamingResponse(
-        blobs.iter_chunks(sha256),
-        media_type=attachment["media_type"] or "application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Digest": f"sha-256={sha256}",
-            "X-Content-Type-Options": "nosniff",  # written by another party: never rendered
-        },
+    return blob_download(
+        request.app.state.blobs, sha256, attachment["filename"], attachment["media_type"]
     )

@@ -130,6 +130,10 @@ class Tender:
 async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     api: ApiServer, temporal_env: WorkflowEnvironment, test_pki: TestPki
 ) -> None:
+    async with transaction(api.sessions) as session:
+        await DirectoryRepository(session).upsert_suppliers(
+            [SupplierRecord(IdentifierScheme.SIRET, SELLER_SIRET, "Jardins Durables SARL")]
+        )
     tender = await Tender(api, temporal_env).start()
 
     public = await api.anonymous().get("/v1/consultations", params={"cpv": "7731"})
@@ -219,6 +223,19 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     )
     assert_problem(unsigned, 422, "CONTRACT_SIGNATURE_INVALID")
     assert (await tender.ok("contract", **form))["status"] == "signed"
+    async with transaction(api.sessions) as session:  # a number another contract holds
+        session.add(
+            Commitment(
+                number="EJ-TAKEN",
+                buyer_siret=BUYER_SIRET,
+                supplier_siret=OTHER_SIRET,
+                ceiling=Decimal(1000),
+            )
+        )
+    taken = await tender.buyer.post(
+        f"{tender.base}/notification", json={"number": "EJ-TAKEN", "ceiling": "98000.00"}
+    )
+    assert_problem(taken, 409, "COMMITMENT_NUMBER_TAKEN")
     notified = await tender.ok("notification", json={"number": "EJ-AO-042", "ceiling": "98000.00"})
     assert notified["status"] == "notified"
     told = (await tender.a.get("/v1/notifications")).json()["items"]
@@ -226,7 +243,7 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
     assert notice["payload"]["outcome"]["commitment"] == "EJ-AO-042"
 
     async with api.sessions() as session:
-        commitment = await _eventually(session, "EJ-AO-042")
+        commitment = await session.get(Commitment, "EJ-AO-042")  # opened before the answer
         assert (commitment.supplier_siret, commitment.ceiling) == (
             SELLER_SIRET,
             Decimal("98000.00"),
@@ -250,23 +267,31 @@ async def test_an_open_procedure_from_draft_to_an_invoice_on_its_commitment(
         headers={"Content-Type": "application/xml"},
     )
     assert deposited.status_code == 201, deposited.text
-    award_notice = [
+    [award_notice] = [
         d
         for d in (await api.anonymous().get(tender.base)).json()["documents"]
         if d["kind"] == "award-notice"
     ]
-    assert len(award_notice) == 1
+    notice_xml = (
+        await api.anonymous().get(f"{tender.base}/documents/{award_notice['id']}")
+    ).content
+    assert b"Jardins Durables SARL" in notice_xml  # the winner's name, not its SIRET
 
-
-async def _eventually(session, number: str) -> Commitment:
-
-    for _ in range(100):
-        row = await session.get(Commitment, number)
-        if row is not None:
-            return row
-        await asyncio.sleep(0.05)
-        session.expire_all()
-    raise AssertionError(f"commitment {number} never recorded")
+    stranger = await api.as_role(Role.BUYER, THIRD_SIRET)
+    closure = {"reason": "marché soldé"}
+    refused = await stranger.post("/v1/contracts/EJ-AO-042/closure", json=closure)
+    assert_problem(refused, 404, "CONTRACT_NOT_FOUND")
+    closed = await tender.buyer.post("/v1/contracts/EJ-AO-042/closure", json=closure)
+    assert closed.json() == {"number": "EJ-AO-042", "active": False, "reason": "marché soldé"}
+    again = await tender.buyer.post("/v1/contracts/EJ-AO-042/closure", json=closure)
+    assert again.json() == {"number": "EJ-AO-042", "active": False}
+    late = await tender.a.post(
+        "/v1/invoices",
+        content=write_invoice(an_invoice("F-AO-2", commitment_number="EJ-AO-042"), Syntax.UBL),
+        headers={"Content-Type": "application/xml"},
+    )
+    problem = assert_problem(late, 422, "INVOICE_INVALID")
+    assert "PF-COMMITMENT-INACTIVE" in {f["rule"] for f in problem["report"]["findings"]}
 
 
 async def test_a_mapa_has_no_standstill(api: ApiServer, temporal_env: WorkflowEnvironment) -> None:
