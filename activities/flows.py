@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core.errors import ChaineError
-from invoicing.archives import ArchiveRefused, FlowFile, split_invoices, unpack
+from invoicing.archives import ArchiveRefused, FlowFile, flow_files
 from invoicing.identity import identify_file, process_name
 from store.blobs import BlobStore
 from store.database import transaction
@@ -42,8 +42,7 @@ class FlowActivities:
     def _unpack(self, input: FlowInput) -> list[FlowEntry]:
         try:
             data = self.blobs.read(input.original_sha256)
-            xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-            found = list((split_invoices if xml else unpack)(data, input.max_entry_bytes))
+            found = list(flow_files(data, input.max_entry_bytes))
         except ArchiveRefused as refused:
             return [
                 FlowEntry(

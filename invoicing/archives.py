@@ -125,6 +125,13 @@ def _read_entry(
     return FlowFile(name, content, media_type)
 
 
+def flow_files(data: bytes, max_bytes: int) -> Iterator[FlowFile | FlowFileRefused]:
+    """The invoices of a flow: split from one XML file, or unpacked from a zip."""
+    if _media_type(data) == "application/xml":
+        return split_invoices(data, max_bytes)
+    return unpack(data, max_bytes)
+
+
 def split_invoices(data: bytes, max_bytes: int) -> Iterator[FlowFile | FlowFileRefused]:
     """Every invoice of a multi-invoice XML file, or why a child was refused, in order.
 

@@ -16,7 +16,7 @@ from core.errors import InvalidInput
 from directory.identifiers import check_iban, check_siret
 from directory.records import StructureRecord
 from invoicing.commitments import commitment_charge
-from invoicing.model import CREDIT_NOTE_TYPE_CODES
+from invoicing.model import CREDIT_NOTE_TYPE_CODES, InvoiceTypeCode
 from invoicing.validation.report import Severity
 
 
@@ -72,7 +72,7 @@ RULE_TEXTS = {
 
 # Documents that correct an earlier invoice and must say which (BG-3): credit notes and
 # the corrective invoice (UNTDID 1001 code 384).
-CORRECTING_TYPE_CODES = CREDIT_NOTE_TYPE_CODES | {"384"}
+CORRECTING_TYPE_CODES = CREDIT_NOTE_TYPE_CODES | {InvoiceTypeCode.CORRECTED_INVOICE.value}
 
 
 @dataclass(frozen=True)

@@ -30,19 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.callbacks import callback_rules
 from api.app import create_app
 from api.credentials import register_client
 from core.config import Settings
 from core.principals import Role
-from signatures.policy import policy_from_settings
-from signatures.seal import Sealer
-from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker, make_sync_engine, transaction
 from store.migrate import upgrade
 from store.models import Base
 from workers.main import build_workers
-from workers.registry import Registrations, registrations
+from workers.registry import Registrations, registrations_from_settings
 from workflows import search_attributes
 from workflows.data_converter import DATA_CONVERTER
 
@@ -367,17 +363,7 @@ async def workers(
 ) -> AsyncIterator[Registrations]:
     """The real workers of both queues, in this process, on the API's queues and stores."""
     settings = api.settings
-    policy = policy_from_settings(settings)
-    regs = registrations(
-        temporal_env.client,
-        BlobStore(settings.effective_blob_dir),
-        api.sessions,
-        policy,
-        callback_rules(settings),
-        Sealer.from_settings(settings, policy),
-        settings.shared_dir / "schemas",
-        settings.effective_public_url,
-    )
+    regs = registrations_from_settings(temporal_env.client, settings, api.sessions)
     with ThreadPoolExecutor(4, thread_name_prefix="test-cpu") as pool:
         running = build_workers(
             temporal_env.client, regs, settings.task_queue, settings.cpu_task_queue, pool, 4

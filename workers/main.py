@@ -12,15 +12,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.callbacks import callback_rules
 from core.config import Settings
 from invoicing.validation.pipeline import warm_up
-from signatures.policy import policy_from_settings
-from signatures.seal import Sealer
-from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
 from workers.connection import connect
-from workers.registry import Registrations, registrations
+from workers.registry import Registrations, registrations_from_settings
 from workflows.callback_client import ensure_callback_relay
 from workflows.payment_schedule import ensure_payment_schedule
 
@@ -96,17 +92,7 @@ async def run_workers(settings: Settings) -> None:
         extra={"temporal": settings.effective_temporal_address, "namespace": client.namespace},
     )
     engine = make_async_engine(settings.effective_database_url)
-    policy = policy_from_settings(settings)
-    regs = registrations(
-        client,
-        BlobStore(settings.effective_blob_dir),
-        make_sessionmaker(engine),
-        policy,
-        callback_rules(settings),
-        Sealer.from_settings(settings, policy),
-        settings.shared_dir / "schemas",
-        settings.effective_public_url,
-    )
+    regs = registrations_from_settings(client, settings, make_sessionmaker(engine))
     await asyncio.to_thread(warm_up)  # compile the validation artefacts before taking tasks
     cpu_threads = os.cpu_count() or 1
     with ThreadPoolExecutor(cpu_threads, thread_name_prefix="chaine-cpu") as cpu_pool:

@@ -15,14 +15,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from activities.callbacks import CallbackActivities, CallbackRules
+from activities.callbacks import CallbackActivities, CallbackRules, callback_rules
 from activities.flows import FlowActivities
 from activities.invoices import InvoiceStoreActivities
 from activities.payments import PaymentActivities
 from activities.procurement import ProcurementActivities
 from activities.signatures import SignatureActivities
 from activities.validation import ValidationActivities
-from signatures.policy import VerificationPolicy
+from core.config import Settings
+from signatures.policy import VerificationPolicy, policy_from_settings
 from signatures.seal import Sealer
 from store.blobs import BlobStore
 from workflows.bank_statement import BankStatementWorkflow
@@ -106,4 +107,21 @@ def registrations(
             procurement.prepare_publication,
             procurement.prepare_award_notice,
         ),
+    )
+
+
+def registrations_from_settings(
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Registrations:
+    """`registrations` with every dependency as the settings configure it (workers, tests)."""
+    policy = policy_from_settings(settings)
+    return registrations(
+        client,
+        BlobStore(settings.effective_blob_dir),
+        sessions,
+        policy,
+        callback_rules(settings),
+        Sealer.from_settings(settings, policy),
+        settings.shared_dir / "schemas",
+        settings.effective_public_url,
     )
