@@ -10,7 +10,6 @@ the Schematron requires are filled as far as a `Consultation` carries them.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from lxml import etree
 
 from core.errors import ErrorCode, InvalidInput
 from invoicing.parsing import parse_xml
+from invoicing.validation.schemas import xsd_errors
 from procurement.model import Consultation, Criterion, Lot, Procedure
 
 EFORMS_XSD_DIR = Path("eforms-sdk-1.15.1/schemas/maindoc")  # inside the shared `schemas/`
@@ -202,12 +202,6 @@ def award_notice(consultation: Consultation, context: NoticeContext, award: Awar
     return _serialise(root)
 
 
-@functools.cache
-def official_schema(path: Path) -> etree.XMLSchema:
-    """An official XSD, compiled once per path (a few hundred ms each)."""
-    return etree.XMLSchema(etree.parse(str(path)))
-
-
 def validate_notice(xml: bytes, schemas_dir: Path) -> list[str]:
     """The XSD errors of a notice (CN, CAN or PIN), `line N: message`; empty when valid.
 
@@ -218,10 +212,8 @@ def validate_notice(xml: bytes, schemas_dir: Path) -> list[str]:
     name = etree.QName(tree.getroot()).localname
     if name not in NOTICE_ROOTS:
         return [f"line 1: root element {name} is not an eForms notice"]
-    schema = official_schema(schemas_dir / EFORMS_XSD_DIR / NOTICE_ROOTS[name])
-    if schema.validate(tree):
-        return []
-    return [f"line {error.line}: {error.message}" for error in schema.error_log]
+    errors = xsd_errors(schemas_dir / EFORMS_XSD_DIR / NOTICE_ROOTS[name], tree)
+    return [f"line {error.line}: {error.message}" for error in errors]
 
 
 def read_notice(xml: bytes) -> NoticeSummary:

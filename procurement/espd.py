@@ -24,7 +24,8 @@ from stdnum.fr import siret as siret_number
 
 from core.errors import ErrorCode, InvalidInput
 from invoicing.parsing import parse_xml
-from procurement.eforms import CAC, CBC, PROCEDURE_CODES, contract_nature, lot_id, official_schema
+from invoicing.validation.schemas import xsd_errors
+from procurement.eforms import CAC, CBC, PROCEDURE_CODES, contract_nature, lot_id
 from procurement.model import Consultation, Procedure
 
 ESPD_XSD_DIR = Path("espd-edm-4.1.0/ubl-2.3/xsdrt/maindoc")  # inside the shared `schemas/`
@@ -887,7 +888,5 @@ def validate_espd(xml: bytes, schemas_dir: Path) -> list[str]:
     name = etree.QName(tree.getroot()).localname
     if name not in (REQUEST, RESPONSE):
         return [f"line 1: root element {name} is not an ESPD request or response"]
-    schema = official_schema(schemas_dir / ESPD_XSD_DIR / f"UBL-{name}-2.3.xsd")
-    if schema.validate(tree):
-        return []
-    return [f"line {error.line}: {error.message}" for error in schema.error_log]
+    errors = xsd_errors(schemas_dir / ESPD_XSD_DIR / f"UBL-{name}-2.3.xsd", tree)
+    return [f"line {error.line}: {error.message}" for error in errors]

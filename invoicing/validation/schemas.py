@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import threading
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -53,24 +55,34 @@ _FACTURX_XSD: dict[str | None, Xsd] = {
 
 
 class _Schemas:
-    """The schemas this process has loaded, each with the lock its validations take."""
+    """The schemas this process has loaded, by path, each with the lock its validations
+    take (a schema's error log is shared: two threads validating at once would mix them)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loaded: dict[Xsd, tuple[etree.XMLSchema, threading.Lock]] = {}
+        self._loaded: dict[Path, tuple[etree.XMLSchema, threading.Lock]] = {}
 
-    def get(self, xsd: Xsd) -> tuple[etree.XMLSchema, threading.Lock]:
+    def get(self, path: Path) -> tuple[etree.XMLSchema, threading.Lock]:
         """The schema and its lock, loading the schema on first use."""
         with self._lock:
-            loaded = self._loaded.get(xsd)
+            loaded = self._loaded.get(path)
             if loaded is None:
                 parser = etree.XMLParser(resolve_entities=False, no_network=True)
-                schema = etree.XMLSchema(etree.parse(str(official_artefact(xsd)), parser))
-                loaded = self._loaded[xsd] = (schema, threading.Lock())
+                schema = etree.XMLSchema(etree.parse(str(path), parser))
+                loaded = self._loaded[path] = (schema, threading.Lock())
             return loaded
 
 
 _schemas = _Schemas()
+
+
+def xsd_errors(path: Path, tree: etree._ElementTree) -> list[Any]:
+    """The errors of `tree` against the XSD at `path` (loaded once per process), safe to
+    call from several threads; empty when valid."""
+    schema, turn = _schemas.get(path)
+    with turn:
+        schema.validate(tree)
+        return list(schema.error_log)  # a copy, taken before the next validation clears it
 
 
 def schema_for(document: InvoiceDocument) -> Xsd:
@@ -83,10 +95,7 @@ def schema_for(document: InvoiceDocument) -> Xsd:
 
 def check_schema(document: InvoiceDocument) -> tuple[Finding, ...]:
     """Stage (b): one finding per XSD error, located by the XPath libxml2 gives."""
-    schema, turn = _schemas.get(schema_for(document))
-    with turn:
-        schema.validate(document.tree)
-        errors = schema.error_log  # a copy, taken before the next validation clears it
+    errors = xsd_errors(official_artefact(schema_for(document)), document.tree)
     return tuple(
         Finding(
             rule="XSD",
@@ -102,4 +111,4 @@ def check_schema(document: InvoiceDocument) -> tuple[Finding, ...]:
 def load_schemas() -> None:
     """Load every schema now rather than on first use (worker start, benchmarks)."""
     for xsd in Xsd:
-        _schemas.get(xsd)
+        _schemas.get(official_artefact(xsd))
