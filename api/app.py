@@ -38,6 +38,7 @@ from api.routes import (
     webhooks,
 )
 from core.config import Settings
+from portal.app import install_portal
 from signatures.policy import policy_from_settings
 from store.blobs import BlobStore
 from store.database import make_async_engine, make_sessionmaker
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(consultations.router)
     app.include_router(bids.router)
     app.include_router(consultation_questions.router)
+    install_portal(app)  # the pages people use, at `/`, over the same routes
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
     # carries a request id and is counted.

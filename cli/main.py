@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from api.app import create_app
-from cli import clients, db, directory, edi, flows, ops, payments
+from cli import clients, db, directory, edi, flows, ops, payments, users
 from cli.settings import command_settings
 from cli.up import run_up
 from core.config import SettingsError
@@ -44,6 +44,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(directory.app, name="directory")
 app.add_typer(directory.commitments_app, name="commitments")
 app.add_typer(clients.app, name="clients")
+app.add_typer(users.app, name="users")
 app.add_typer(flows.app, name="flows")
 app.add_typer(edi.app, name="edi")
 app.add_typer(ops.app, name="ops")

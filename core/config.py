@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field("chaine@localhost", min_length=3, max_length=254)
     smtp_timeout: timedelta = Field(timedelta(seconds=10), gt=timedelta(0))
 
+    # Portal (web pages for people): how long a sign-in lasts; cookies are Secure when the
+    # public URL is https.
+    portal_session_ttl: timedelta = Field(
+        timedelta(hours=8), gt=timedelta(0), description="A portal sign-in lasts this long."
+    )
+
     @field_validator("smtp_url")
     @classmethod
     def _known_smtp(cls, url: SecretStr | None) -> SecretStr | None:
@@ -224,6 +230,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """Base URL of the API as people reach it."""
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def portal_cookies_secure(self) -> bool:
+        """Whether portal cookies carry `Secure`: always but in development over plain http."""
+        return self.effective_public_url.startswith("https://")
 
     def token_key(self) -> bytes:
         """The token signing key, generated (0600) on first use if the file is absent.

@@ -643,3 +643,34 @@ class BidRecord(Base):
     status: Mapped[str] = mapped_column(String(20))  # received, replaced, withdrawn, late...
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PortalUser(Timestamped, Base):
+    """A person signing in to the portal with a password; acts as its own API client, so
+    notifications, threads and webhooks addressed to clients reach people too."""
+
+    __tablename__ = "portal_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    client_pk: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), unique=True)
+    language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
+
+    client: Mapped[ApiClient] = relationship(lazy="joined")
+
+
+class PortalSession(Base):
+    """A signed-in browser: only the SHA-256 of its cookie is kept; the CSRF token every
+    form must echo; a flash message shown once after a redirect."""
+
+    __tablename__ = "portal_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("portal_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    flash: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    user: Mapped[PortalUser] = relationship(lazy="joined")
