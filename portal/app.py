@@ -35,9 +35,7 @@ def redirect(request: Request, location: str) -> Response:
 async def error_page(request: Request, status: int, code: str, detail: str) -> Response:
     """An error shown as a page with its stable code."""
     visitor = await optional_visitor(request)
-    return render(
-        request, "error.html", visitor, status_code=status, code=code, detail=detail
-    )
+    return render(request, "error.html", visitor, status_code=status, code=code, detail=detail)
 
 
 def install_portal(app: FastAPI) -> None:

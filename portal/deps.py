@@ -119,9 +119,7 @@ async def checked_csrf(request: Request, visitor: CurrentVisitor) -> Visitor:
         form = await request.form()
         field = form.get(CSRF_FIELD)
         sent = field if isinstance(field, str) else None
-    if not same_origin(request) or not sent or not secrets.compare_digest(
-        sent, visitor.csrf_token
-    ):
+    if not same_origin(request) or not sent or not secrets.compare_digest(sent, visitor.csrf_token):
         raise CsrfFailed("this form has expired or was not sent from Chaîne: reload the page")
     return visitor
 

@@ -1,7 +1,7 @@
 """Pages are written in French; English comes from catalogues keyed by the French text.
 
-Each area of the portal keeps its own catalogue (`locales/en/<area>.json`), so the texts
-of a page live next to its kind; a unit test checks that every text marked `_("…")` in
+Each area of the portal keeps its own catalogue (`locales/en/AREA.json`), so the texts
+of a page live next to its kind; a unit test checks that every text marked for translation in
 the templates and page modules has an English entry, and that no entry is unused.
 """
 
@@ -23,6 +23,11 @@ def catalogue(language: str) -> dict[str, str]:
     for path in sorted((LOCALES / language).glob("*.json")):
         merged.update(json.loads(path.read_text(encoding="utf-8")))
     return merged
+
+
+def N_(text: str) -> str:  # the gettext convention
+    """Mark a French text kept in Python (labels, choices) for translation where shown."""
+    return text
 
 
 def translator(language: str):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from core.principals import Role
 from invoicing.statuses import InvoiceStatus
 from portal.accounts import Visitor
-from portal.i18n import translator
+from portal.i18n import N_, translator
 
 PARIS = ZoneInfo("Europe/Paris")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -27,32 +27,32 @@ env.autoescape = True
 
 # Statuses as people say them (French source, English in locales/en/common.json).
 STATUS_LABELS: dict[str, str] = {
-    InvoiceStatus.DEPOSEE: "Déposée",
-    InvoiceStatus.EN_COURS_ACHEMINEMENT: "En cours d'acheminement",
-    InvoiceStatus.MISE_A_DISPOSITION: "Mise à disposition",
-    InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR: "Chez le maître d'œuvre",
-    InvoiceStatus.VALIDEE_PREMIER_VALIDEUR: "Validée par le maître d'œuvre",
-    InvoiceStatus.REFUSEE_PREMIER_VALIDEUR: "Refusée par le maître d'œuvre",
-    InvoiceStatus.PRISE_EN_COMPTE: "Prise en compte",
-    InvoiceStatus.SUSPENDUE: "Suspendue",
-    InvoiceStatus.COMPLETEE: "Complétée",
-    InvoiceStatus.A_RECYCLER: "À recycler",
-    InvoiceStatus.REJETEE: "Rejetée",
-    InvoiceStatus.ANNULEE: "Annulée",
-    InvoiceStatus.SERVICE_FAIT: "Service fait",
-    InvoiceStatus.MANDATEE: "Mandatée",
-    InvoiceStatus.MISE_A_DISPOSITION_COMPTABLE: "Chez le comptable",
-    InvoiceStatus.COMPTABILISEE: "Comptabilisée",
-    InvoiceStatus.MISE_EN_PAIEMENT: "Mise en paiement",
-    InvoiceStatus.PAYEE: "Payée",
+    InvoiceStatus.DEPOSEE: N_("Déposée"),
+    InvoiceStatus.EN_COURS_ACHEMINEMENT: N_("En cours d'acheminement"),
+    InvoiceStatus.MISE_A_DISPOSITION: N_("Mise à disposition"),
+    InvoiceStatus.MISE_A_DISPOSITION_PREMIER_VALIDEUR: N_("Chez le maître d'œuvre"),
+    InvoiceStatus.VALIDEE_PREMIER_VALIDEUR: N_("Validée par le maître d'œuvre"),
+    InvoiceStatus.REFUSEE_PREMIER_VALIDEUR: N_("Refusée par le maître d'œuvre"),
+    InvoiceStatus.PRISE_EN_COMPTE: N_("Prise en compte"),
+    InvoiceStatus.SUSPENDUE: N_("Suspendue"),
+    InvoiceStatus.COMPLETEE: N_("Complétée"),
+    InvoiceStatus.A_RECYCLER: N_("À recycler"),
+    InvoiceStatus.REJETEE: N_("Rejetée"),
+    InvoiceStatus.ANNULEE: N_("Annulée"),
+    InvoiceStatus.SERVICE_FAIT: N_("Service fait"),
+    InvoiceStatus.MANDATEE: N_("Mandatée"),
+    InvoiceStatus.MISE_A_DISPOSITION_COMPTABLE: N_("Chez le comptable"),
+    InvoiceStatus.COMPTABILISEE: N_("Comptabilisée"),
+    InvoiceStatus.MISE_EN_PAIEMENT: N_("Mise en paiement"),
+    InvoiceStatus.PAYEE: N_("Payée"),
 }
 
 ROLE_LABELS: dict[str, str] = {
-    Role.SUPPLIER: "Fournisseur",
-    Role.BUYER: "Acheteur",
-    Role.MOE: "Maître d'œuvre",
-    Role.ACCOUNTANT: "Comptable",
-    Role.OPS: "Opérateur",
+    Role.SUPPLIER: N_("Fournisseur"),
+    Role.BUYER: N_("Acheteur"),
+    Role.MOE: N_("Maître d'œuvre"),
+    Role.ACCOUNTANT: N_("Comptable"),
+    Role.OPS: N_("Opérateur"),
 }
 
 ROLE_HOMES: dict[Role, str] = {
@@ -66,30 +66,30 @@ ROLE_HOMES: dict[Role, str] = {
 # Navigation of each role: (French label, path).
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.SUPPLIER: [
-        ("Tableau de bord", "/supplier"),
-        ("Mes factures", "/supplier/invoices"),
-        ("Déposer une facture", "/supplier/invoices/new"),
-        ("Consultations", "/supplier/consultations"),
-        ("Messages", "/messages"),
-        ("Webhooks", "/supplier/webhooks"),
+        (N_("Tableau de bord"), "/supplier"),
+        (N_("Mes factures"), "/supplier/invoices"),
+        (N_("Déposer une facture"), "/supplier/invoices/new"),
+        (N_("Consultations"), "/supplier/consultations"),
+        (N_("Messages"), "/messages"),
+        (N_("Webhooks"), "/supplier/webhooks"),
     ],
     Role.BUYER: [
-        ("Factures reçues", "/buyer"),
-        ("Rejets", "/buyer/rejections"),
-        ("Consultations", "/buyer/consultations"),
-        ("Messages", "/messages"),
+        (N_("Factures reçues"), "/buyer"),
+        (N_("Rejets"), "/buyer/rejections"),
+        (N_("Consultations"), "/buyer/consultations"),
+        (N_("Messages"), "/messages"),
     ],
-    Role.MOE: [("Factures reçues", "/buyer"), ("Messages", "/messages")],
+    Role.MOE: [(N_("Factures reçues"), "/buyer"), (N_("Messages"), "/messages")],
     Role.ACCOUNTANT: [
-        ("Contrôle", "/accountant"),
-        ("Paiements", "/accountant/payment-runs"),
-        ("Relevés bancaires", "/accountant/bank-statements"),
-        ("Messages", "/messages"),
+        (N_("Contrôle"), "/accountant"),
+        (N_("Paiements"), "/accountant/payment-runs"),
+        (N_("Relevés bancaires"), "/accountant/bank-statements"),
+        (N_("Messages"), "/messages"),
     ],
     Role.OPS: [
-        ("Workflows bloqués", "/operator"),
-        ("Journal d'audit", "/operator/audit"),
-        ("Tableaux", "/operator/charts"),
+        (N_("Workflows bloqués"), "/operator"),
+        (N_("Journal d'audit"), "/operator/audit"),
+        (N_("Tableaux"), "/operator/charts"),
     ],
 }
 

@@ -58,7 +58,9 @@ async def home(visitor: OptionalVisitor) -> Response:
 
 
 @router.get("/login")
-async def login_form(request: Request, visitor: OptionalVisitor, next: str | None = None) -> Response:
+async def login_form(
+    request: Request, visitor: OptionalVisitor, next: str | None = None
+) -> Response:
     """The sign-in form (a signed-in visitor goes home)."""
     if visitor is not None:
         return RedirectResponse(safe_next(next, ROLE_HOMES[visitor.principal.role]), 303)
