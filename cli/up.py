@@ -77,6 +77,7 @@ def _banner(settings: Settings, embedded: bool, ui: bool) -> str:
         "Chaîne is up; Ctrl-C stops everything.",
         f"  API          {settings.effective_public_url}",
         f"  API docs     {settings.effective_public_url}/docs",
+        f"  Portal       {settings.effective_public_url}/login  (people: chaine users create)",
     ]
     if embedded and ui:
         lines.append(f"  Temporal UI  http://{DEV_SERVER_IP}:{settings.temporal_ui_port}")
