@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from core.principals import Role
 from directory.identifiers import IdentifierScheme
 from directory.records import ServiceRecord, StructureCategory, StructureRecord
 from invoicing.commitments import RELEASING_STATUSES, commitment_charge
@@ -20,11 +21,13 @@ from invoicing.platform_rules import (
     check_platform_rules,
 )
 from invoicing.statuses import InvoiceStatus
+from store.clients import ClientRepository
 from store.commitments import CommitmentRepository
 from store.database import transaction
 from store.directory import DirectoryRepository
 from store.invoices import InvoiceRepository
 from store.models import Commitment, Invoice
+from store.notifications import NotificationRepository
 from workflows.deposits import PlatformCheck, RecordDeposit, RoutingKeys
 from workflows.invoice_actions import (
     MandateRequest,
@@ -33,6 +36,10 @@ from workflows.invoice_actions import (
     RiskQuery,
     TransitionRecord,
 )
+
+INVOICE_REFUSED = "invoice.refused"
+# Refusals after intake (intake refusals are answered to the deposit itself).
+REFUSALS = frozenset({InvoiceStatus.REJETEE, InvoiceStatus.REFUSEE_PREMIER_VALIDEUR})
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -206,7 +213,35 @@ class InvoiceStoreActivities:
                 released = await invoices.uncount_commitment(record.invoice_id)
                 if released is not None:
                     await CommitmentRepository(session).add_consumed(released[0], -released[1])
+            if added and record.status in REFUSALS:
+                await self._announce_refusal(session, record)
             return added
+
+    @staticmethod
+    async def _announce_refusal(session: AsyncSession, record: TransitionRecord) -> None:
+        """Tell the supplier's people and clients that the invoice was refused, by whom and
+        why, in their inbox, where each marks it handled once dealt with (users asked for
+        rejection notices with a handled mark and the rejecting author)."""
+        invoice = await session.get(Invoice, record.invoice_id)
+        if invoice is None:
+            return
+        clients = ClientRepository(session)
+        author = await clients.active(record.actor) if record.actor else None
+        for client in await clients.acting_for(invoice.seller_key, [Role.SUPPLIER]):
+            NotificationRepository(session).add(
+                client.client_id,
+                INVOICE_REFUSED,
+                f"Facture {invoice.number} refusée ({record.reason or 'sans motif'})",
+                {
+                    "invoice_id": invoice.id,
+                    "number": invoice.number,
+                    "status": record.status,
+                    "reason": record.reason,
+                    "comment": record.comment,
+                    "refused_by": author.name if author else record.actor,
+                    "refused_at": record.at.isoformat(),
+                },
+            )
 
     @staticmethod
     async def _structure(directory: DirectoryRepository, siret: str) -> StructureRecord | None:

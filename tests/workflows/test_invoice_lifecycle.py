@@ -238,6 +238,12 @@ async def test_a_rejection_is_final_and_announced(parties: Parties) -> None:
     ]
     assert events[-1]["lifecycle_code"] == "210"
     assert events[-1]["payload"]["reason"] == "WRONG_AMOUNT"
+    # The supplier's inbox says who refused it and why, to be marked handled.
+    inbox = (await parties.supplier.get("/v1/notifications")).json()["items"]
+    [notice] = [n for n in inbox if n["kind"] == "invoice.refused"]
+    assert notice["payload"]["reason"] == "WRONG_AMOUNT"
+    assert notice["payload"]["refused_by"] == "test buyer"
+    assert notice["read_at"] is None
 
 
 async def test_a_works_statement_goes_to_the_project_manager_first(
