@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     case,
     false,
+    func,
     not_,
     or_,
     select,
@@ -87,6 +88,8 @@ class InvoiceFilter:
     buyer_sirets: frozenset[str] | None = None
     seller_sirets: frozenset[str] | None = None
     seller_siren: str | None = None
+    buyer_siren: str | None = None
+    number: str | None = None  # a part of the invoice number, in any case
     statuses: frozenset[str] = frozenset()
     service_code: str | None = None
     issued_from: date | None = None
@@ -326,6 +329,12 @@ def _criteria(listing: InvoiceFilter, overdue: ColumnElement[bool]) -> list[Colu
         criteria.append(_INVOICES.c.seller_key.in_(sorted(listing.seller_sirets)))
     if listing.seller_siren is not None:
         criteria.append(_INVOICES.c.seller_key.startswith(listing.seller_siren, autoescape=True))
+    if listing.buyer_siren is not None:
+        criteria.append(_INVOICES.c.buyer_siret.startswith(listing.buyer_siren, autoescape=True))
+    if listing.number is not None:
+        criteria.append(
+            func.lower(_INVOICES.c.number).contains(listing.number.lower(), autoescape=True)
+        )
     if listing.statuses:
         criteria.append(_INVOICES.c.status.in_(sorted(listing.statuses)))
     if listing.service_code is not None:

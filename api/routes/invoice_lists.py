@@ -116,6 +116,13 @@ class ListingFilters(BaseModel):
     status: list[InvoiceStatus] = Field(
         default_factory=list, max_length=len(InvoiceStatus), description="Repeatable."
     )
+    number: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="A part of the invoice number, in any case.",
+    )
     issued_from: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY, description="Inclusive.")
     issued_to: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY, description="Inclusive.")
     deposited_from: date | None = Field(
@@ -172,6 +179,9 @@ class SupplierPageQuery(Paging, ListingFilters):
     )
     siren: str | None = Field(
         None, max_length=32, description="Your SIRETs of this SIREN (default: all)."
+    )
+    buyer: str | None = Field(
+        None, max_length=32, description="The buyer's SIRET, or a SIREN for all its structures."
     )
 
 
@@ -253,8 +263,11 @@ async def list_sent(
         if not any(siret.startswith(siren) for siret in principal.sirets):
             raise SupplierNotFound(f"you act for no SIRET of the SIREN {query.siren}")
         sirets = frozenset(siret for siret in sirets if siret.startswith(siren))
+    buyers, buyer_siren = _one_or_all(query.buyer, "buyer")
     page = await InvoiceQueries(session).page(
-        InvoiceFilter(seller_sirets=sirets, **_shared(query)),
+        InvoiceFilter(
+            seller_sirets=sirets, buyer_sirets=buyers, buyer_siren=buyer_siren, **_shared(query)
+        ),
         query.sort,
         datetime.now(UTC),
         limit=query.limit,
@@ -272,12 +285,7 @@ def _received(principal: Principal, query: ReceivedFilters) -> InvoiceFilter:
             # The same answer whether it exists or not: never reveal.
             raise StructureNotFound(f"you do not act for the structure {query.structure}")
         structures = frozenset({structure})
-    sellers, siren = None, None
-    if query.supplier is not None:
-        if len(query.supplier.replace(" ", "")) == 9:
-            siren = _checked(check_siren, query.supplier, "supplier")
-        else:
-            sellers = frozenset({_checked(check_siret, query.supplier, "supplier")})
+    sellers, siren = _one_or_all(query.supplier, "supplier")
     return InvoiceFilter(
         buyer_sirets=structures,
         seller_sirets=sellers,
@@ -288,8 +296,18 @@ def _received(principal: Principal, query: ReceivedFilters) -> InvoiceFilter:
     )
 
 
+def _one_or_all(value: str | None, parameter: str) -> tuple[frozenset[str] | None, str | None]:
+    """A party given as a SIRET (that establishment) or a SIREN (all of them)."""
+    if value is None:
+        return None, None
+    if len(value.replace(" ", "")) == 9:
+        return None, _checked(check_siren, value, parameter)
+    return frozenset({_checked(check_siret, value, parameter)}), None
+
+
 def _shared(query: ListingFilters) -> dict[str, object]:
     return {
+        "number": query.number,
         "statuses": frozenset(query.status),
         "issued_from": query.issued_from,
         "issued_to": query.issued_to,

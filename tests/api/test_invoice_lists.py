@@ -123,6 +123,7 @@ async def test_filters_narrow_the_received_invoices(deposits: Deposits) -> None:
     ]
     assert await deposits.numbers(ministry, received, supplier=WORKSHOP_LYON) == ["L-1"]
     assert await deposits.numbers(ministry, received, service="IMMO") == ["F-1"]
+    assert await deposits.numbers(ministry, received, number="p-1") == ["P-1"]
     amounts = {"amount_min": "600.00", "amount_max": "1440"}
     assert await deposits.numbers(ministry, received, **amounts) == ["L-1", "F-1"]
     assert await deposits.numbers(ministry, received, sort="amount_due") == ["L-1", "F-1", "P-1"]
@@ -296,6 +297,12 @@ async def test_a_supplier_lists_its_own_invoices_across_its_sirets(deposits: Dep
     assert (lyon["status"], lyon["amount_due"]) == ("MISE_A_DISPOSITION", "600.00")
     assert lyon["status_at"] is not None
     assert lyon["links"]["original"] == f"/v1/invoices/{lyon['id']}/original"
+    # A part of the number, in any case; the buyer by SIRET or by SIREN.
+    assert await deposits.numbers(workshop, "/v1/invoices", number="l-") == ["L-1"]
+    assert await deposits.numbers(workshop, "/v1/invoices", buyer=CITY) == ["C-1"]
+    by_buyer_siren = await deposits.numbers(workshop, "/v1/invoices", buyer=BUYER_SIRET[:9])
+    assert by_buyer_siren == ["L-1", "F-1"]
+    assert await deposits.numbers(workshop, "/v1/invoices", number="%") == []
 
 
 async def test_a_supplier_naming_a_siret_it_does_not_act_for_gets_404(
@@ -370,7 +377,8 @@ async def test_a_cursor_of_another_sort_is_refused(api: ApiServer, deposits: Dep
         {"siren": "12"},
         {"amount_max": "-1e400"},
         {"issued_to": "2026-02-30"},
-        {"buyer": BUYER_SIRET},
+        {"buyer": "123"},
+        {"number": "F\x01"},
     ],
 )
 async def test_bad_supplier_listing_input_is_422(api: ApiServer, params: dict[str, str]) -> None:
