@@ -34,6 +34,7 @@ from api.routes import (
     ops,
     payments,
     signatures,
+    statistics,
     threads,
     webhooks,
 )
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(consultations.router)
     app.include_router(bids.router)
     app.include_router(consultation_questions.router)
+    app.include_router(statistics.router)
     install_portal(app)  # the pages people use, at `/`, over the same routes
 
     # Added innermost first: the request context wraps everything, so even a 413 or a 429
