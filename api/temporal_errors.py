@@ -39,4 +39,8 @@ def update_refusal(error: WorkflowUpdateFailedError) -> JSONResponse:
         raise error
     details: dict[str, Any] = dict(cause.details[0]) if cause.details else {}
     status = int(details.pop("http_status", 409))
+    # `status` is the HTTP status in a problem (RFC 9457): the workflow's own status, which
+    # its refusals name, is given as `current_status`.
+    if "status" in details:
+        details["current_status"] = details.pop("status")
     return problem(status, cause.type, cause.message, **details)

@@ -320,6 +320,10 @@ async def test_cancellation_and_an_unsuccessful_procedure(
     assert_problem(refused, 409, "CONSULTATION_STEP_REFUSED")
 
     empty = await Tender(api, temporal_env).start("AO-EMPTY")
+    too_soon = await empty.buyer.post(f"{empty.base}/opening")  # before the deadline
+    assert assert_problem(too_soon, 409, "CONSULTATION_STEP_REFUSED")["current_status"] == (
+        "published"
+    )
     await empty.skip(timedelta(days=36))
     assert (await empty.ok("opening"))["status"] == "unsuccessful"
 
