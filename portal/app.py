@@ -6,13 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import ChaineError
 from portal.backend import ApiProblem
-from portal.deps import CsrfFailed, RoleRefused, SignInRequired, optional_visitor
+from portal.deps import CsrfFailed, RoleRefused, SignInRequired, optional_visitor, redirect
 from portal.pages import render
 from portal.routes import ROUTERS
 
@@ -23,13 +23,6 @@ API_PREFIXES = ("/v1/", "/oauth/", "/healthz", "/readyz", "/metrics", "/docs", "
 def is_page_request(request: Request) -> bool:
     """Whether the request is a person's browser on a portal page (not an API call)."""
     return not request.url.path.startswith(API_PREFIXES)
-
-
-def redirect(request: Request, location: str) -> Response:
-    """See-other to `location`; htmx requests are told to load it as a whole page."""
-    if request.headers.get("HX-Request"):
-        return Response(status_code=204, headers={"HX-Redirect": location})
-    return RedirectResponse(location, status_code=303)
 
 
 async def error_page(request: Request, status: int, code: str, detail: str) -> Response:

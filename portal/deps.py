@@ -10,6 +10,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
 
 from core.errors import ChaineError, ErrorCode
 from core.logging import request_id_var
@@ -46,6 +47,13 @@ class RoleRefused(ChaineError):
 
     code = ErrorCode.FORBIDDEN_ROLE
     status = 403
+
+
+def redirect(request: Request, location: str) -> Response:
+    """See-other to `location`; htmx requests are told to load it as a whole page."""
+    if request.headers.get("HX-Request"):
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
 
 
 async def optional_visitor(request: Request) -> Visitor | None:

@@ -48,12 +48,16 @@ def _utc_day_postgresql(element: UtcDay, compiler: SQLCompiler, **kw: Any) -> st
 
 @dataclass(frozen=True)
 class StatisticsScope:
-    """Whose invoices are counted: the buyer SIRETs (None: every structure, for operators)."""
+    """Whose invoices are counted: those received by the buyer SIRETs, or sent by the seller
+    SIRETs (None for both: every invoice, for operators)."""
 
     buyer_sirets: frozenset[str] | None
+    seller_sirets: frozenset[str] | None = None
 
     def condition(self) -> ColumnElement[bool]:
         """The invoices of the scope."""
+        if self.seller_sirets is not None:
+            return Invoice.seller_key.in_(sorted(self.seller_sirets))
         if self.buyer_sirets is None:
             return true()
         return Invoice.buyer_siret.in_(sorted(self.buyer_sirets))
@@ -129,11 +133,29 @@ def _cents(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENTS)
 
 
+@dataclass(frozen=True)
+class StatusTotal:
+    """Invoices now in one status, whenever deposited, and the sum of their amounts due."""
+
+    status: str
+    count: int
+    amount: Decimal
+
+
 class InvoiceStatistics:
     """Aggregates over the invoice projection; reads only."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_status(self, scope: StatisticsScope) -> list[StatusTotal]:
+        """Every invoice of the scope by its current status (the counts of a dashboard)."""
+        rows = await self.session.execute(
+            select(Invoice.status, func.count(), func.sum(Invoice.amount_due))
+            .where(scope.condition())
+            .group_by(Invoice.status)
+        )
+        return [StatusTotal(status, int(count), _cents(amount)) for status, count, amount in rows]
 
     async def weekly_statuses(self, scope: StatisticsScope, period: Period) -> list[WeekStatuses]:
         """Each week of the period (Monday, Paris time), its deposits by current status."""

@@ -30,7 +30,8 @@ from api.uploads import media_type_of, store_attachments
 from core.errors import ErrorCode, InvalidInput
 from core.principals import Principal
 from invoicing.deadlines import PARIS
-from invoicing.statuses import InvoiceStatus
+from invoicing.interest import late_interest
+from invoicing.statuses import FINAL_STATUSES, InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
 from store.models import Invoice
 from workflows.invoice import InvoiceWorkflow
@@ -84,6 +85,13 @@ class Deadline(ResponseModel):
     paid_on: date | None
     late_interest: Decimal | None
     late_compensation: Decimal | None
+    interest_to_date: Decimal | None = Field(
+        description="Overdue and unpaid: the interest owed if paid today (what the supplier "
+        "would be owed); null otherwise"
+    )
+    compensation_to_date: Decimal | None = Field(
+        description="Overdue and unpaid: the €40 compensation owed; null otherwise"
+    )
 
 
 @router.post(
@@ -202,6 +210,10 @@ async def deadline(
     late = bool(due) and (
         invoice.paid_on > due.astimezone(PARIS).date() if invoice.paid_on else now > due
     )
+    so_far = None
+    if late and due and not invoice.paid_on and invoice.amount_due is not None:
+        if InvoiceStatus(invoice.status) not in FINAL_STATUSES:
+            so_far = late_interest(invoice.amount_due, due.astimezone(PARIS).date(), now.date())
     return Deadline(
         id=invoice.id,
         status=invoice.status,
@@ -214,4 +226,6 @@ async def deadline(
         paid_on=invoice.paid_on,
         late_interest=invoice.late_interest,
         late_compensation=invoice.late_compensation,
+        interest_to_date=so_far.interest if so_far else None,
+        compensation_to_date=so_far.compensation if so_far else None,
     )

@@ -1,7 +1,8 @@
 """Invoice statistics, the figures behind the portal's charts: deposits per week by status,
 days from deposit to payment beside the legal deadlines, and overdue amounts.
 
-Buyers and accountants see their own structures' invoices, operators every structure's.
+Buyers and accountants see the invoices their structures received, suppliers those they
+sent, operators every invoice.
 Read-only: nothing here changes a record.
 """
 
@@ -27,7 +28,9 @@ from store.statistics import InvoiceStatistics, Period, StatisticsScope
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
-Reader = Annotated[Principal, Depends(require_roles(Role.OPS, Role.BUYER, Role.ACCOUNTANT))]
+Reader = Annotated[
+    Principal, Depends(require_roles(Role.OPS, Role.BUYER, Role.ACCOUNTANT, Role.SUPPLIER))
+]
 DEFAULT_WEEKS = 12  # a quarter, in whole weeks ending with the current one
 MAX_DAYS = 366  # a year at most: week buckets stay a few dozen
 
@@ -91,6 +94,14 @@ class OverduePublic(ResponseModel):
     by_buyer: list[OverdueBuyerPublic] = Field(description="The 10 largest amounts")
 
 
+class StatusTotalPublic(ResponseModel):
+    """Invoices now in one status, whenever deposited."""
+
+    status: InvoiceStatus
+    count: int
+    amount: str = Field(description="Sum of the amounts due, decimal as a string")
+
+
 class InvoiceStatisticsPublic(ResponseModel):
     """The figures of one period and scope."""
 
@@ -99,6 +110,9 @@ class InvoiceStatisticsPublic(ResponseModel):
     period_from: date = Field(serialization_alias="from", description="First day, inclusive")
     period_to: date = Field(serialization_alias="to", description="Last day, inclusive")
     generated_at: datetime
+    statuses: list[StatusTotalPublic] = Field(
+        description="Every invoice of the scope by current status, whatever the period"
+    )
     weeks: list[WeekPublic]
     payment_delays: PaymentDelaysPublic
     overdue: OverduePublic
@@ -125,8 +139,12 @@ def _refused(parameter: str, detail: str) -> InvalidInput:
 
 
 def _scope(principal: Principal, structure: str | None) -> StatisticsScope:
-    """The caller's structures (operators: all), narrowed to `structure` when given."""
+    """The caller's structures (operators: all), narrowed to `structure` when given; a
+    supplier's are the SIRETs it invoices from."""
+    supplier = principal.role is Role.SUPPLIER
     if structure is None:
+        if supplier:
+            return StatisticsScope(None, principal.sirets)
         return StatisticsScope(None if principal.role is Role.OPS else principal.sirets)
     try:
         siret = check_siret(structure)
@@ -139,7 +157,11 @@ def _scope(principal: Principal, structure: str | None) -> StatisticsScope:
     if not principal.acts_for(siret):
         # The same answer whether it exists or not: never reveal.
         raise StructureNotFound(f"you do not act for the structure {structure}")
-    return StatisticsScope(frozenset({siret}))
+    return (
+        StatisticsScope(None, frozenset({siret}))
+        if supplier
+        else StatisticsScope(frozenset({siret}))
+    )
 
 
 def _deadlines(settings: Settings) -> PaymentDeadlines:
@@ -172,7 +194,8 @@ async def invoice_statistics(
         date | None, Query(alias="to", description="Last day (Paris), inclusive; default today")
     ] = None,
     structure: Annotated[
-        str | None, Query(max_length=32, description="One buyer SIRET (default: all yours)")
+        str | None,
+        Query(max_length=32, description="One of your SIRETs (default: all of them)"),
     ] = None,
 ) -> InvoiceStatisticsPublic:
     """Deposits of the period per week and current status; invoices paid within the period
@@ -189,6 +212,10 @@ async def invoice_statistics(
         period_from=period.first,
         period_to=period.last,
         generated_at=now,
+        statuses=[
+            StatusTotalPublic(status=InvoiceStatus(t.status), count=t.count, amount=str(t.amount))
+            for t in await figures.by_status(scope)
+        ],
         weeks=[
             WeekPublic(
                 week=week.week,

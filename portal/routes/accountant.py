@@ -32,7 +32,6 @@ from portal.routes.buyer import (
     language,
     new_status_text,
     reason_text,
-    relay,
     safe_back,
     take_action,
 )
@@ -143,7 +142,7 @@ async def original(
     request: Request, invoice_id: InvoiceId, visitor: CurrentVisitor, backend: ApiAs
 ) -> Response:
     """The file as deposited (not counted as the buyer's download)."""
-    return await relay(request, backend, f"/v1/invoices/{invoice_id}/original")
+    return await backend.download(f"/v1/invoices/{invoice_id}/original")
 
 
 # --- payment runs -----------------------------------------------------------------------
@@ -222,7 +221,7 @@ async def payment_file(
     request: Request, run_id: RunId, sha256: Sha256, visitor: CurrentVisitor, backend: ApiAs
 ) -> Response:
     """A pain.001 file of the run, to send to the bank."""
-    return await relay(request, backend, f"/v1/payment-runs/{run_id}/files/{sha256}")
+    return await backend.download(f"/v1/payment-runs/{run_id}/files/{sha256}")
 
 
 # --- bank statements --------------------------------------------------------------------

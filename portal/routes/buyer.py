@@ -9,18 +9,13 @@ forms and the file relay defined here.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
-import httpx
-from anyio.streams.memory import MemoryObjectReceiveStream
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
-from starlette.types import Message
 
 from api.routes.invoices import InvoiceId
 from core.principals import Role
@@ -28,7 +23,7 @@ from invoicing.reasons import REASONS, CodedReason
 from invoicing.statuses import InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
 from portal.accounts import Visitor
-from portal.backend import ApiProblem, Backend, problem_of
+from portal.backend import ApiProblem, Backend
 from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
 from portal.i18n import N_, translator
 from portal.pages import STATUS_LABELS, render
@@ -296,7 +291,7 @@ async def original(
     request: Request, invoice_id: InvoiceId, visitor: CurrentVisitor, backend: ApiAs
 ) -> Response:
     """The file as deposited (its first download is recorded for `Jamais téléchargées`)."""
-    return await relay(request, backend, f"/v1/received-invoices/{invoice_id}/original")
+    return await backend.download(f"/v1/received-invoices/{invoice_id}/original")
 
 
 # --- the inbox --------------------------------------------------------------------------
@@ -373,8 +368,7 @@ async def inbox(request: Request, visitor: CurrentVisitor, backend: ApiAs) -> Re
 @router.get("/buyer/invoices.csv")
 async def export(request: Request, visitor: CurrentVisitor, backend: ApiAs) -> Response:
     """Every invoice the filters list, as the API's CSV file, streamed."""
-    query = str(QueryParams(listing_query(request.query_params)))
-    return await relay(request, backend, "/v1/received-invoices.csv", query)
+    return await backend.download("/v1/received-invoices.csv", listing_query(request.query_params))
 
 
 @router.post("/buyer/bulk")
@@ -461,86 +455,3 @@ async def mark_processed(
     _ = translator(language(request))
     await flash(request, visitor, "success", _("Notification marquée comme traitée."))
     return RedirectResponse("/buyer/rejections", status_code=303)
-
-
-# --- files ------------------------------------------------------------------------------
-
-_RELAYED_HEADERS = (b"content-type", b"content-disposition", b"content-length")
-
-
-async def relay(request: Request, backend: Backend, path: str, query: str = "") -> Response:
-    """GET a file of the API as the visitor and pass its bytes on as they come.
-
-    `Backend`'s in-process transport holds a whole answer in memory; the API streams its
-    CSV exports and payment files, so this calls it directly and relays each chunk, the API
-    waiting while the browser is slower. A refusal raises `ApiProblem` like any call.
-    """
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in backend.client.headers.items()
-        if name.lower() in ("authorization", "x-request-id")
-    ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode("latin-1"),
-        "headers": headers,
-        "server": ("chaine.internal", 80),
-        "client": ("127.0.0.1", 0),
-        "root_path": "",
-    }
-    to_portal, from_api = anyio.create_memory_object_stream[Message](8)
-    answered = anyio.Event()
-
-    async def receive() -> Message:
-        if answered.is_set():
-            await anyio.sleep_forever()  # a GET has no more body; cancelled with the call
-        answered.set()
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def call_api() -> None:
-        with to_portal:  # closed however the API ends, so the reader sees the end
-            await request.app(scope, receive, to_portal.send)
-
-    task = asyncio.create_task(call_api())
-    try:
-        start = await from_api.receive()
-        if start["status"] >= 400:
-            body = b"".join([message.get("body", b"") async for message in from_api])
-            raise problem_of(httpx.Response(start["status"], content=body))
-    except anyio.EndOfStream:
-        await task
-        raise ApiProblem(500, "INTERNAL_ERROR", "the API sent no answer") from None
-    except BaseException:
-        task.cancel()
-        raise
-    return StreamingResponse(
-        _chunks(from_api, task),
-        status_code=start["status"],
-        headers={
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in start["headers"]
-            if name.lower() in _RELAYED_HEADERS
-        }
-        | {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-    )
-
-
-async def _chunks(
-    messages: MemoryObjectReceiveStream[Message], task: asyncio.Task[None]
-) -> AsyncIterator[bytes]:
-    """The body chunks of the API's answer; a browser that leaves stops the API's work."""
-    try:
-        async for message in messages:
-            chunk = message.get("body", b"")
-            if chunk:
-                yield chunk
-        await task  # a failure after the first bytes cuts the download short, as it should
-    finally:
-        task.cancel()
-        messages.close()

@@ -20,7 +20,7 @@ from api.consultation_access import Reference, Siret
 from core.principals import Role
 from portal.accounts import Visitor
 from portal.backend import ApiProblem, Backend
-from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
+from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect, require_role
 from portal.i18n import N_, translator
 from portal.pages import render
 from portal.routes.consultations_supplier import (
@@ -29,8 +29,6 @@ from portal.routes.consultations_supplier import (
     decimal_text,
     optional,
     paris_moment,
-    relayed,
-    see_other,
     text_part,
 )
 
@@ -79,7 +77,7 @@ async def open_reference(
     reference: Annotated[Reference, Query()],
 ) -> Response:
     """A consultation's page from its reference: how a buyer reaches a draft."""
-    return see_other(request, f"{BASE}/{buyer_siret}/{reference}")
+    return redirect(request, f"{BASE}/{buyer_siret}/{reference}")
 
 
 # --- creation ------------------------------------------------------------------------------
@@ -254,7 +252,7 @@ async def create(request: Request, visitor: Changing, api: ApiAs) -> Response:
         return await creation_form(request, visitor, values, exc, errors)
     done = said(request, N_("Brouillon créé. Joignez le DCE et publiez."))
     await flash(request, visitor, "success", done)
-    return see_other(request, created["location"].replace("/v1/consultations", BASE, 1))
+    return redirect(request, created["location"].replace("/v1/consultations", BASE, 1))
 
 
 # --- one consultation ----------------------------------------------------------------------
@@ -345,7 +343,7 @@ async def take_step(
     except ApiProblem as exc:
         return await buyer_page(request, visitor, api, buyer_siret, reference, exc, step, values)
     await flash(request, visitor, "success", done)
-    return see_other(request, f"{BASE}/{buyer_siret}/{reference}")
+    return redirect(request, f"{BASE}/{buyer_siret}/{reference}")
 
 
 def said(request: Request, text: str) -> str:
@@ -586,7 +584,7 @@ async def document(
     api: ApiAs, buyer_siret: Siret, reference: Reference, document_id: int
 ) -> Response:
     """A published document of the consultation."""
-    return await relayed(api, api_path(buyer_siret, reference, "documents", str(document_id)))
+    return await api.download(api_path(buyer_siret, reference, "documents", str(document_id)))
 
 
 @router.get(BASE + "/{buyer_siret}/{reference}/bids/{bid_id}/files/{sha256}")
@@ -598,4 +596,4 @@ async def bid_file(
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
 ) -> Response:
     """A file of an opened bid (sealed before opening: the API refuses)."""
-    return await relayed(api, api_path(buyer_siret, reference, "bids", bid_id, "files", sha256))
+    return await api.download(api_path(buyer_siret, reference, "bids", bid_id, "files", sha256))

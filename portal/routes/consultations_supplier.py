@@ -12,36 +12,26 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import Response, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from api.consultation_access import Reference, Siret
 from core.principals import Role
 from portal.accounts import Visitor
-from portal.backend import ApiProblem, Backend, problem_of
-from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
+from portal.backend import ApiProblem, Backend
+from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect, require_role
 from portal.i18n import translator
-from portal.pages import PARIS, SECURITY_HEADERS, render
+from portal.pages import PARIS, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_role(Role.SUPPLIER))])
 BASE = "/supplier/consultations"
 # A candidate's letter exists once the consultation is decided and its bid's fate told.
 DECIDED = ("awarded", "signed", "notified")
 DECIDED_BIDS = ("awarded", "rejected")
-RELAYED_HEADERS = ("content-type", "content-disposition", "digest", "content-length")
-
 FilePart = tuple[str, tuple[str | None, Any, str | None] | tuple[None, str]]
 
 
 # --- what both sides of the consultation pages share ---------------------------------------
-
-
-def see_other(request: Request, location: str) -> Response:
-    """`portal.app.redirect` (imported here when called: portal.app mounts these routes)."""
-    from portal.app import redirect
-
-    return redirect(request, location)
 
 
 def api_path(buyer_siret: str, reference: str, *rest: str) -> str:
@@ -83,22 +73,6 @@ def paris_moment(value: str) -> str:
     except ValueError:
         return text
     return moment.replace(tzinfo=PARIS).isoformat() if moment.tzinfo is None else text
-
-
-async def relayed(api: Backend, path: str, **params: str) -> Response:
-    """A file of the API streamed to the browser as an attachment, with its name and digest."""
-    client = api.client
-    answer = await client.send(client.build_request("GET", path, params=params), stream=True)
-    if answer.status_code >= 400:
-        await answer.aread()
-        await answer.aclose()
-        raise problem_of(answer)
-    headers = {k: v for k, v in answer.headers.items() if k.lower() in RELAYED_HEADERS}
-    return StreamingResponse(
-        answer.aiter_raw(),
-        headers={**SECURITY_HEADERS, **headers, "X-Content-Type-Options": "nosniff"},
-        background=BackgroundTask(answer.aclose),
-    )
 
 
 async def optional(api: Backend, path: str, missing: str, **params: Any) -> Any:
@@ -270,7 +244,7 @@ async def ask(
         )
     _ = translator(request.state.language)
     await flash(request, visitor, "success", _("Question envoyée. La réponse sera publiée ici."))
-    return see_other(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
+    return redirect(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
 
 
 @router.post(BASE + "/{buyer_siret}/{reference}/interest")
@@ -294,7 +268,7 @@ async def follow(
         )
     _ = translator(request.state.language)
     await flash(request, visitor, "success", _("Vous suivez cette consultation."))
-    return see_other(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
+    return redirect(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
 
 
 @router.post(BASE + "/{buyer_siret}/{reference}/bids")
@@ -355,7 +329,7 @@ async def withdraw(
         )
     _ = translator(request.state.language)
     await flash(request, visitor, "success", _("Votre offre est retirée."))
-    return see_other(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
+    return redirect(request, f"{BASE}/{buyer_siret}/{reference}?siret={acting}")
 
 
 # --- files -------------------------------------------------------------------------------
@@ -366,7 +340,7 @@ async def document(
     api: ApiAs, buyer_siret: Siret, reference: Reference, document_id: int
 ) -> Response:
     """A consultation document (DCE, notice, amendment), counted by the API."""
-    return await relayed(api, api_path(buyer_siret, reference, "documents", str(document_id)))
+    return await api.download(api_path(buyer_siret, reference, "documents", str(document_id)))
 
 
 @router.get(BASE + "/{buyer_siret}/{reference}/dume")
@@ -382,8 +356,8 @@ async def dume(
     unknown to the directory), the consultation page says why."""
     acting = acting_siret(visitor, siret)
     try:
-        return await relayed(
-            api, api_path(buyer_siret, reference, "espd-response"), supplier_siret=acting
+        return await api.download(
+            api_path(buyer_siret, reference, "espd-response"), {"supplier_siret": acting}
         )
     except ApiProblem as exc:
         if exc.status >= 500:
@@ -403,6 +377,6 @@ async def letter(
 ) -> Response:
     """The sealed letter telling the supplier the decision on its bid."""
     acting = acting_siret(visitor, siret)
-    return await relayed(
-        api, api_path(buyer_siret, reference, "letters/mine"), supplier_siret=acting
+    return await api.download(
+        api_path(buyer_siret, reference, "letters/mine"), {"supplier_siret": acting}
     )

@@ -15,10 +15,9 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from core.principals import Role
-from portal import app as portal_app  # a module: portal.app imports these routes
 from portal.accounts import Visitor
 from portal.backend import ApiProblem, Backend
-from portal.deps import ApiAs, Changing, CurrentVisitor, flash
+from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect
 from portal.i18n import N_, translator
 from portal.pages import render
 
@@ -180,7 +179,7 @@ async def start_thread(request: Request, visitor: Changing, api: ApiAs) -> Respo
         )
     _ = _text(request)
     await flash(request, visitor, "success", _("Message envoyé."))
-    return portal_app.redirect(request, f"/messages/{created['id']}")
+    return redirect(request, f"/messages/{created['id']}")
 
 
 async def _thread_page(
@@ -228,7 +227,7 @@ async def reply(request: Request, thread_id: ThreadId, visitor: Changing, api: A
         )
     _ = _text(request)
     await flash(request, visitor, "success", _("Réponse envoyée."))
-    return portal_app.redirect(request, f"/messages/{thread_id}#last")
+    return redirect(request, f"/messages/{thread_id}#last")
 
 
 @router.get("/messages/{thread_id}/messages/{message_id}/attachments/{sha256}")
@@ -236,20 +235,7 @@ async def attachment(
     thread_id: ThreadId, message_id: MessageId, sha256: Sha256, api: ApiAs
 ) -> Response:
     """A file sent with a message, downloaded as sent (never shown in the page)."""
-    found = await api.call(
-        "GET", f"/v1/threads/{thread_id}/messages/{message_id}/attachments/{sha256}"
-    )
-    return Response(
-        found.content,
-        media_type=found.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": found.headers.get(
-                "content-disposition", f'attachment; filename="{sha256[:16]}"'
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    return await api.download(f"/v1/threads/{thread_id}/messages/{message_id}/attachments/{sha256}")
 
 
 # --- Notifications ----------------------------------------------------------------------
@@ -305,4 +291,4 @@ async def mark_read(
             link_of=lambda n: notification_link(visitor, n),
             side_labels=SIDE_LABELS,
         )
-    return portal_app.redirect(request, "/notifications")
+    return redirect(request, "/notifications")

@@ -24,7 +24,7 @@ from ops.batch import BatchAction
 from ops.stuck import StuckReason
 from portal.backend import ApiProblem, Backend
 from portal.charts import Chart, Marker, Series, bar_chart, column_chart, histogram_bins
-from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
+from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect, require_role
 from portal.i18n import N_, translator
 from portal.pages import day, money, render
 
@@ -253,8 +253,6 @@ async def act(
         action=_(VERB_LABELS[verb]), detail=done["detail"], audit=done["audit_id"]
     )
     await flash(request, visitor, "success", text)
-    from portal.app import redirect  # portal.app imports the routes: import it once running
-
     return redirect(request, workflow_href(workflow_id))
 
 

@@ -23,14 +23,12 @@ from starlette.datastructures import FormData, UploadFile
 from core.principals import Role
 from invoicing.deadlines import PARIS
 from invoicing.events import InvoiceEventType
-from invoicing.interest import late_interest
 from invoicing.reasons import REASONS
 from invoicing.statuses import FINAL_STATUSES, InvoiceStatus
 from invoicing.transitions import Action, allowed_actions
-from portal import app as portal_app  # a module: portal.app imports these routes
 from portal.accounts import Visitor
 from portal.backend import ApiProblem, Backend
-from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
+from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect, require_role
 from portal.i18n import N_, translator
 from portal.invoice_form import (
     NATURES,
@@ -50,11 +48,6 @@ WebhookId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 DeliveryId = Annotated[str, Path(pattern=r"^msg_[0-9]{1,19}_[0-9a-f-]{36}$")]
 PAGE_SIZE = 50
 API_PAGE = 200  # the API's largest page
-# The dashboard counts from the newest invoices; past this many it says it counted these.
-DASHBOARD_SCAN = 2000
-# A search on number or buyer (which the API does not filter on) reads this many invoices
-# at most per page shown, then offers the next page.
-SEARCH_SCAN = 2000
 OVERDUE_SHOWN = 20
 RECENT_DELIVERIES = 50
 DELIVERY_SCAN = 4000
@@ -103,8 +96,8 @@ def _hx(request: Request) -> bool:
 
 @dataclass(frozen=True)
 class OverdueInvoice:
-    """An invoice past its due date, and the late interest it is owed (estimated to today
-    when payment is not yet recorded)."""
+    """An invoice past its due date, and the late interest it is owed: recorded with the
+    payment, else as the API reckons it to date."""
 
     invoice: dict[str, Any]
     due_on: date
@@ -114,34 +107,8 @@ class OverdueInvoice:
     estimated: bool
 
 
-async def _scan(api: Backend, pages: int) -> tuple[list[dict[str, Any]], bool]:
-    """Your invoices, newest first, up to `pages` API pages; and whether there are more."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(pages):
-        page = await api.get("/v1/invoices", limit=API_PAGE, cursor=cursor)
-        items += page["items"]
-        cursor = page["next"]
-        if cursor is None:
-            return items, False
-    return items, True
-
-
-def _awaiting(items: list[dict[str, Any]]) -> dict[str, Decimal]:
-    """Amounts of invoices still in process (not paid, cancelled or rejected), by currency."""
-    totals: dict[str, Decimal] = {}
-    for item in items:
-        if item["status"] not in FINAL_STATUSES and item["amount_due"] is not None:
-            currency = item["currency"] or "EUR"
-            totals[currency] = totals.get(currency, Decimal(0)) + Decimal(item["amount_due"])
-    return totals
-
-
 async def _overdue(api: Backend) -> list[OverdueInvoice]:
-    """The oldest overdue invoices with their deadline as the API gives it.
-
-    Interest is recorded with the payment; until then it is shown as it stands today,
-    computed by the same rule (`invoicing.interest`)."""
+    """The oldest overdue invoices with their deadline and interest as the API gives them."""
     page = await api.get("/v1/invoices", overdue="true", sort="due_at", limit=OVERDUE_SHOWN)
     today = datetime.now(PARIS).date()
     found = []
@@ -150,15 +117,18 @@ async def _overdue(api: Backend) -> list[OverdueInvoice]:
         if deadline["due_at"] is None:  # suspended meanwhile: the clock is stopped
             continue
         due_on = datetime.fromisoformat(deadline["due_at"]).astimezone(PARIS).date()
-        estimated = deadline["late_interest"] is None and item["amount_due"] is not None
-        if estimated:
-            owed = late_interest(Decimal(item["amount_due"]), due_on, today)
-            interest, compensation = owed.interest, owed.compensation
-        else:
-            interest = _decimal_or_none(deadline["late_interest"])
-            compensation = _decimal_or_none(deadline["late_compensation"])
+        estimated = deadline["late_interest"] is None
+        interest = deadline["interest_to_date" if estimated else "late_interest"]
+        compensation = deadline["compensation_to_date" if estimated else "late_compensation"]
         found.append(
-            OverdueInvoice(item, due_on, (today - due_on).days, interest, compensation, estimated)
+            OverdueInvoice(
+                item,
+                due_on,
+                (today - due_on).days,
+                _decimal_or_none(interest),
+                _decimal_or_none(compensation),
+                estimated,
+            )
         )
     return found
 
@@ -170,17 +140,20 @@ def _decimal_or_none(value: str | None) -> Decimal | None:
 @router.get("/supplier")
 async def dashboard(request: Request, visitor: CurrentVisitor, api: ApiAs) -> Response:
     """Counts per status, amounts awaiting payment, overdue invoices and their interest."""
-    items, more = await _scan(api, DASHBOARD_SCAN // API_PAGE)
-    counted = Counter(item["status"] for item in items)
-    counts = [(status, counted[status]) for status in InvoiceStatus if counted[status]]
+    figures = await api.get("/v1/statistics/invoices")
+    totals = {total["status"]: total for total in figures["statuses"]}
+    counts = [(status, totals[status]["count"]) for status in InvoiceStatus if status in totals]
+    awaiting = sum(
+        (Decimal(t["amount"]) for code, t in totals.items() if code not in FINAL_STATUSES),
+        Decimal(0),
+    )
     return render(
         request,
         "supplier/dashboard.html",
         visitor,
         counts=counts,
-        total=len(items),
-        partial_count=more,
-        awaiting=_awaiting(items),
+        total=sum(total["count"] for total in totals.values()),
+        awaiting=awaiting,
         overdue=await _overdue(api),
     )
 
@@ -190,7 +163,7 @@ async def dashboard(request: Request, visitor: CurrentVisitor, api: ApiAs) -> Re
 
 @dataclass(frozen=True)
 class ListFilters:
-    """What the list shows: the API's filters, and two the portal searches itself."""
+    """What the list shows: the API's filters."""
 
     status: str = ""
     number: str = ""
@@ -209,25 +182,10 @@ class ListFilters:
             "issued_to": self.issued_to or None,
             "seller": scope if len(scope) == 14 else None,
             "siren": scope if len(scope) == 9 else None,
+            "number": self.number.strip() or None,
+            "buyer": self.buyer.replace(" ", "") or None,
             "sort": self.sort if self.sort in SORTS else None,
         }
-
-    @property
-    def searching(self) -> bool:
-        """Whether the portal filters on number or buyer, which the API does not."""
-        return bool(self.number or self.buyer)
-
-    def matches(self, item: dict[str, Any]) -> bool:
-        """Number contains the search; buyer's SIRET starts with it or name contains it."""
-        number = self.number.casefold()
-        buyer = self.buyer.casefold().replace(" ", "")
-        if number and number not in item["number"].casefold():
-            return False
-        if buyer:
-            siret = item["buyer_siret"] or ""
-            name = (item["buyer_name"] or "").casefold().replace(" ", "")
-            return siret.startswith(buyer) or buyer in name
-        return True
 
     def query(self, **changes: str) -> str:
         """This list's query string, with `changes` (for paging links)."""
@@ -238,20 +196,11 @@ class ListFilters:
 async def _list_page(
     api: Backend, filters: ListFilters, cursor: str
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the list; a search on number or buyer reads on until a page is full."""
-    params = filters.api_params()
-    if not filters.searching:
-        page = await api.get("/v1/invoices", limit=PAGE_SIZE, cursor=cursor or None, **params)
-        return page["items"], page["next"]
-    found: list[dict[str, Any]] = []
-    next_cursor: str | None = cursor or None
-    for _ in range(SEARCH_SCAN // API_PAGE):
-        page = await api.get("/v1/invoices", limit=API_PAGE, cursor=next_cursor, **params)
-        found += [item for item in page["items"] if filters.matches(item)]
-        next_cursor = page["next"]
-        if next_cursor is None or len(found) >= PAGE_SIZE:
-            break
-    return found, next_cursor
+    """One page of the list."""
+    page = await api.get(
+        "/v1/invoices", limit=PAGE_SIZE, cursor=cursor or None, **filters.api_params()
+    )
+    return page["items"], page["next"]
 
 
 def _establishments(visitor: Visitor) -> list[tuple[str, str]]:
@@ -269,7 +218,7 @@ async def invoice_list(
     api: ApiAs,
     status: Annotated[str, Query(max_length=40)] = "",
     number: Annotated[str, Query(max_length=100)] = "",
-    buyer: Annotated[str, Query(max_length=200)] = "",
+    buyer: Annotated[str, Query(max_length=32)] = "",
     issued_from: Annotated[str, Query(max_length=10)] = "",
     issued_to: Annotated[str, Query(max_length=10)] = "",
     establishment: Annotated[str, Query(max_length=20)] = "",
@@ -367,7 +316,7 @@ async def _deposited(request: Request, visitor: Visitor, answer: dict[str, Any])
         await flash(request, visitor, "info", _("Facture reçue : sa validation se poursuit."))
     else:
         await flash(request, visitor, "success", _("Facture déposée et acceptée."))
-    return portal_app.redirect(request, f"/supplier/invoices/{answer['id']}")
+    return redirect(request, f"/supplier/invoices/{answer['id']}")
 
 
 def _refusal(problem: ApiProblem) -> dict[str, Any]:
@@ -554,32 +503,16 @@ async def invoice_detail(
     return await _invoice_page(request, visitor, api, invoice_id)
 
 
-def _download(response: Any, fallback: str) -> Response:
-    """A file from the API, passed on as an attachment, never rendered by the browser."""
-    return Response(
-        response.content,
-        media_type=response.headers.get("content-type", "application/octet-stream"),
-        headers={
-            "Content-Disposition": response.headers.get(
-                "content-disposition", f'attachment; filename="{fallback}"'
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.get("/supplier/invoices/{invoice_id}/original")
 async def invoice_original(invoice_id: InvoiceId, api: ApiAs) -> Response:
     """The file as deposited."""
-    return _download(await api.call("GET", f"/v1/invoices/{invoice_id}/original"), invoice_id)
+    return await api.download(f"/v1/invoices/{invoice_id}/original")
 
 
 @router.get("/supplier/invoices/{invoice_id}/report")
 async def invoice_report(invoice_id: InvoiceId, api: ApiAs) -> Response:
     """The validation report, as the JSON the API gives."""
-    response = await api.call("GET", f"/v1/invoices/{invoice_id}/report")
-    answer = _download(response, "")
+    answer = await api.download(f"/v1/invoices/{invoice_id}/report")
     answer.headers["Content-Disposition"] = f'attachment; filename="report-{invoice_id}.json"'
     return answer
 
@@ -597,7 +530,7 @@ async def _uploads(form: FormData) -> list[tuple[str, tuple[str | None, bytes, s
 
 async def _acted(request: Request, visitor: Visitor, invoice_id: str, done: str) -> Response:
     await flash(request, visitor, "success", done)
-    return portal_app.redirect(request, f"/supplier/invoices/{invoice_id}")
+    return redirect(request, f"/supplier/invoices/{invoice_id}")
 
 
 @router.post("/supplier/invoices/{invoice_id}/complete")
@@ -724,7 +657,7 @@ async def delete_webhook(
     await api.delete(f"/v1/webhooks/{webhook_id}")
     _ = _text(request)
     await flash(request, visitor, "success", _("Webhook supprimé."))
-    return portal_app.redirect(request, "/supplier/webhooks")
+    return redirect(request, "/supplier/webhooks")
 
 
 @router.post("/supplier/webhooks/{webhook_id}/enable")
@@ -735,7 +668,7 @@ async def enable_webhook(
     await api.post(f"/v1/webhooks/{webhook_id}/enable")
     _ = _text(request)
     await flash(request, visitor, "success", _("Webhook réactivé."))
-    return portal_app.redirect(request, f"/supplier/webhooks/{webhook_id}")
+    return redirect(request, f"/supplier/webhooks/{webhook_id}")
 
 
 async def _recent_deliveries(api: Backend, webhook_id: str) -> list[dict[str, Any]]:
@@ -799,4 +732,4 @@ async def redeliver(
         return await _webhook_page(request, visitor, api, webhook_id, 409, refused)
     _ = _text(request)
     await flash(request, visitor, "success", _("Événement renvoyé."))
-    return portal_app.redirect(request, f"/supplier/webhooks/{webhook_id}")
+    return redirect(request, f"/supplier/webhooks/{webhook_id}")

@@ -31,7 +31,8 @@ function remaining(until) {
   const days = Math.floor(seconds / 86400);
   const hours = Math.floor((seconds % 86400) / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
-  return `${days} j ${String(hours).padStart(2, "0")} h ${String(minutes).padStart(2, "0")} min`;
+  const day = document.documentElement.lang === "en" ? "d" : "j";
+  return `${days} ${day} ${String(hours).padStart(2, "0")} h ${String(minutes).padStart(2, "0")} min`;
 }
 
 function tickCountdowns() {

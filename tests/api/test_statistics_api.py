@@ -15,7 +15,7 @@ from store.database import transaction
 from store.models import Invoice
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
-from tests.store.test_invoice_queries import CITY, MINISTRY, an_invoice_row
+from tests.store.test_invoice_queries import CITY, MINISTRY, WORKSHOP, an_invoice_row
 
 FEBRUARY = {"from": "2026-02-02", "to": "2026-02-22"}  # three Paris weeks, Monday to Sunday
 
@@ -162,10 +162,31 @@ async def test_the_default_period_is_the_last_twelve_weeks(figures: Figures) -> 
     assert (last - first).days == 77 + last.weekday()
 
 
+async def test_a_supplier_sees_the_invoices_it_sent_by_status_and_overdue(
+    api: ApiServer, figures: Figures
+) -> None:
+    workshop = await api.as_role(Role.SUPPLIER, WORKSHOP)
+    body = await figures.of(workshop, **FEBRUARY)
+    assert sorted((s["status"], s["count"], s["amount"]) for s in body["statuses"]) == [
+        ("MISE_A_DISPOSITION", 7, "4088.00"),
+        ("PAYEE", 3, "4320.00"),
+        ("REJETEE", 3, "3879.00"),
+    ]
+    assert (body["overdue"]["count"], body["overdue"]["amount"]) == (4, "650.00")
+    assert body["payment_delays"]["paid"] == 3  # the ministry's and the city's alike
+    stranger = await api.as_role(Role.SUPPLIER, "44306184100047")
+    assert (await figures.of(stranger))["statuses"] == []
+    assert_problem(
+        await workshop.get("/v1/statistics/invoices", params={"structure": MINISTRY}),
+        404,
+        "STRUCTURE_NOT_FOUND",
+    )
+
+
 async def test_refusals_name_their_code(api: ApiServer, figures: Figures) -> None:
     url = "/v1/statistics/invoices"
-    supplier = await api.as_role(Role.SUPPLIER, "73282932000074")
-    assert_problem(await supplier.get(url), 403, "FORBIDDEN_ROLE")
+    moe = await api.as_role(Role.MOE, MINISTRY)
+    assert_problem(await moe.get(url), 403, "FORBIDDEN_ROLE")
     assert_problem(await api.anonymous().get(url), 401, "AUTH_REQUIRED")
     assert_problem(
         await figures.ministry.get(url, params={"structure": CITY}), 404, "STRUCTURE_NOT_FOUND"

@@ -172,6 +172,21 @@ async def test_an_invoice_paid_ten_days_late_accrues_interest_and_the_40_euro_fe
     assert Decimal(deadline["late_compensation"]) == Decimal("40.00")
 
 
+async def test_an_overdue_unpaid_invoice_shows_the_interest_owed_to_date(
+    api: ApiServer, parties: Parties
+) -> None:
+    assert (await parties.deadline())["interest_to_date"] is None  # not yet due
+    due = datetime.now(PARIS) - timedelta(days=12)
+    async with transaction(api.sessions) as session:  # as if deposited 42 days ago
+        invoice = await session.scalar(select(Invoice).where(Invoice.number == parties.number))
+        invoice.due_at = due
+    deadline = await parties.deadline()
+    owed = late_interest(Decimal("1440.00"), due.date(), datetime.now(PARIS).date())
+    assert deadline["overdue"] is True and deadline["late_interest"] is None
+    assert Decimal(deadline["interest_to_date"]) == owed.interest > 0
+    assert Decimal(deadline["compensation_to_date"]) == Decimal("40.00")
+
+
 async def test_ten_days_of_suspension_move_the_due_date_by_ten_days(parties: Parties) -> None:
     first_due = datetime.fromisoformat((await parties.deadline())["due_at"])
     await parties.ok(parties.buyer, "TAKE")
