@@ -485,7 +485,7 @@ async def test_the_pages_read_in_english(site: Site) -> None:
     client.cookies.set("chaine_lang", "en")
     for path, text in (
         ("/supplier", "My invoices by status"),
-        ("/supplier/invoices", "Buyer (SIRET or name)"),
+        ("/supplier/invoices", "Buyer (SIRET or SIREN)"),
         ("/supplier/invoices/new", "Invoice file"),
         ("/supplier/invoices/form", "0% (VAT franchise, art. 293 B CGI)"),
         ("/supplier/webhooks", "Add a webhook"),
