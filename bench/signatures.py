@@ -1,6 +1,6 @@
 """PAdES B-LT verifications per second: `signatures/` against pyHanko's own validation.
 
-One B-LT PDF is signed with the test PKI (tests/testpki, served on loopback only while the
+One B-LT PDF is signed with the test PKI (devpki/, served on loopback only while the
 file is made). Both sides then validate it offline, from the validation data it carries,
 trusting the same root, requiring revocation data the same way:
 - value: `signatures.verify.verify` (kind detection, limits, ETSI procedure selection,
@@ -41,7 +41,7 @@ from pyhanko_certvalidator import ValidationContext  # noqa: E402
 from signatures.policy import VerificationPolicy, load_trust_roots  # noqa: E402
 from signatures.report import Indication  # noqa: E402
 from signatures.verify import verify  # noqa: E402
-from tests.testpki import TestPki, serve_pki, sign_pdf  # noqa: E402
+from devpki import TestPki, serve_pki, sign_pdf  # noqa: E402
 
 Runner = Callable[[bytes], Awaitable[None]]
 

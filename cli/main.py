@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from api.app import create_app
-from cli import clients, db, directory, edi, flows, ops, payments, users
+from cli import clients, db, demo, directory, edi, flows, ops, payments, users
 from cli.settings import command_settings
 from cli.up import run_up
 from core.config import SettingsError
@@ -49,6 +49,7 @@ app.add_typer(flows.app, name="flows")
 app.add_typer(edi.app, name="edi")
 app.add_typer(ops.app, name="ops")
 app.add_typer(payments.app, name="payments")
+app.command("demo")(demo.demo)
 
 
 @app.command()

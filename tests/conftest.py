@@ -377,13 +377,13 @@ async def workers(
 # --- test PKI ---------------------------------------------------------------------------
 
 if TYPE_CHECKING:
-    from tests.testpki import TestPki
+    from devpki import TestPki
 
 
 @pytest.fixture(scope="session")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPki]:
-    """The test PKI (tests/testpki) served on loopback for the whole session."""
-    from tests.testpki import serve_pki  # here: pyHanko and certomancer take 0.6 s to import
+    """The test PKI (devpki/) served on loopback for the whole session."""
+    from devpki import serve_pki  # here: pyHanko and certomancer take 0.6 s to import
 
     with serve_pki(tmp_path_factory.mktemp("pki")) as pki:
         yield pki

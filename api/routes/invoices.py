@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import Field
 
 from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.problems import problem
@@ -127,6 +128,11 @@ class InvoicePublic(ResponseModel):
     attachments: list[dict[str, Any]]
     history: list[StatusChange]
     invoice: dict[str, Any] | None
+    control: dict[str, Any] | None = Field(
+        None,
+        description="Presumed service done: the control plan's decision (selected, by draw, "
+        "risk score and reasons); never shown to the supplier",
+    )
 
 
 def _blobs(request: Request) -> BlobStore:
@@ -356,6 +362,7 @@ async def get_invoice(
         attachments=invoice.attachments,
         history=[StatusChange.model_validate(change) for change in history],
         invoice=canonical,
+        control=invoice.control if principal.role is not Role.SUPPLIER else None,
     )
 
 

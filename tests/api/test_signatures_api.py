@@ -15,7 +15,7 @@ from signatures.policy import VerificationPolicy, load_trust_roots
 from signatures.report import Indication, Level
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
-from tests.testpki import TestPki, default_pdf, sign_detached, sign_pdf
+from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 
 BUYER = "11000201100044"
 PASSPHRASE = "seal-passphrase"

@@ -20,7 +20,7 @@ from store.directory import DirectoryRepository
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET
 from tests.portal.conftest import Site, screenshot, sign_in
 from tests.portal.test_consultation_pages import creation_form
-from tests.testpki import TestPki, default_pdf, sign_pdf
+from devpki import TestPki, default_pdf, sign_pdf
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SELECTS = {"buyer_siret", "procedure", "buyer_legal_type", "criteria-0-kind", "criteria-1-kind"}

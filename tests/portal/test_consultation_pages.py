@@ -24,7 +24,7 @@ from store.directory import DirectoryRepository
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET
 from tests.portal.conftest import Site, csrf_of
 from tests.procurement.test_consultation_workflow import OTHER_SIRET, THIRD_SIRET, Tender
-from tests.testpki import TestPki, default_pdf, sign_pdf
+from devpki import TestPki, default_pdf, sign_pdf
 
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH = "/supplier/consultations"

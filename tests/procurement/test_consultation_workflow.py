@@ -27,7 +27,7 @@ from store.models import BidRecord, Commitment, ConsultationInterest
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
-from tests.testpki import TestPki, default_pdf, sign_pdf
+from devpki import TestPki, default_pdf, sign_pdf
 
 pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.record_histories]
 OTHER_SIRET = "44306184100005"

@@ -6,7 +6,7 @@ import pytest
 
 from signatures.fetching import FetchRules
 from signatures.policy import VerificationPolicy, load_trust_roots
-from tests.testpki import TestPki
+from devpki import TestPki
 
 
 @pytest.fixture(scope="session")

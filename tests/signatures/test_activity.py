@@ -11,7 +11,7 @@ from activities.signatures import SignatureActivities
 from signatures.fetching import FetchRules
 from signatures.policy import VerificationPolicy, load_trust_roots
 from store.blobs import BlobStore
-from tests.testpki import TestPki, default_pdf, sign_detached, sign_pdf
+from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 from workflows.signature_checks import SignatureCheckRequest
 
 

@@ -24,7 +24,7 @@ from signatures.report import (
     RevocationStatus,
     SubIndication,
 )
-from tests.testpki import TestPki, sign_pdf
+from devpki import TestPki, sign_pdf
 
 CORPUS = Settings().shared_dir / "corpus" / "signatures" / "pades"
 

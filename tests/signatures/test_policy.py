@@ -25,7 +25,7 @@ from signatures.policy import (
     policy_from_settings,
 )
 from signatures.report import Indication, SubIndication
-from tests.testpki import TestPki, sign_pdf
+from devpki import TestPki, sign_pdf
 
 TRSTSVC = "http://uri.etsi.org/TrstSvc"
 CA_QC = f"{TRSTSVC}/Svctype/CA/QC"

@@ -34,7 +34,7 @@ from signatures.seal import (
     load_seal,
     seal_pdf,
 )
-from tests.testpki import TestPki
+from devpki import TestPki
 
 PASSPHRASE = b"correct horse"
 

@@ -1,5 +1,5 @@
 """XAdES verification: the shared corpus's interoperability files, hostile XML, and
-signatures made with the test PKI (tests/testpki) and checked online against it.
+signatures made with the test PKI (devpki/) and checked online against it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from signatures.report import (
     SubIndication,
 )
 from signatures.xades import verify_xml
-from tests.testpki import TestPki, sign_xml
+from devpki import TestPki, sign_xml
 
 CORPUS = Settings().shared_dir / "corpus"
 XADES = CORPUS / "signatures" / "xades"

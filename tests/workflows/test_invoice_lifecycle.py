@@ -316,6 +316,10 @@ class TestPresumedServiceDone:
         async with api.sessions() as session:
             control = (await session.get(Invoice, invoice["id"])).control
         assert (control["selected"], control["by_draw"]) == (True, True)
+        # The accountant reads the decision; the supplier is never told it is controlled.
+        seen = (await parties.accountant.get(parties.location)).json()["control"]
+        assert seen == control
+        assert (await parties.invoice())["control"] is None
         assert_problem(await parties.act(parties.buyer, "CONTROL_APPROVE"), 403, "FORBIDDEN_ROLE")
         await parties.ok(parties.accountant, "CONTROL_APPROVE", comment="pièces conformes")
         await parties.wait_for_status("MANDATEE")

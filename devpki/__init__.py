@@ -1,4 +1,4 @@
-"""A real test PKI for signature-verification tests, served over HTTP on loopback.
+"""A real development PKI for the signature tests and the demo, served over HTTP on loopback.
 
 Why: verifying a signature for real means building a chain to a trust anchor, asking an OCSP
 responder or reading a CRL, and checking timestamps from a TSA. Mocking any of that would

@@ -27,7 +27,7 @@ from pyhanko.sign.validation import (
 )
 from signxml.xades import XAdESVerifier
 
-from tests.testpki import LEVELS, TestPki, sign_detached, sign_pdf, sign_xml
+from devpki import LEVELS, TestPki, sign_detached, sign_pdf, sign_xml
 
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 
