@@ -20,7 +20,7 @@ import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -31,15 +31,12 @@ from core.config import Settings
 from core.errors import ChaineError, ErrorCode
 from store.database import make_async_engine, make_sessionmaker
 
-DEMO_ENVIRONMENT = {
-    "CHAINE_VAR_DIR": "var/demo",
-    "CHAINE_API_PORT": "8100",
-    "CHAINE_TEMPORAL_PORT": "7300",
-    "CHAINE_TEMPORAL_UI_PORT": "8300",
-    "CHAINE_SIGNATURE_TRUST_DIR": "var/demo/trust",
-    "CHAINE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
-    "CHAINE_CONTROL_SHARE": "1",
-}
+if TYPE_CHECKING:  # the story's modules are imported when the demo runs: `chaine` starts fast
+    from demo.scenario import Story
+    from devpki import TestPki
+
+DEMO_VAR_DIR = Path("var/demo")
+DEMO_API_PORT, DEMO_TEMPORAL_PORT, DEMO_UI_PORT = 8100, 7300, 8300
 READY_SECONDS = 180.0  # the first start compiles the validation stylesheets
 
 
@@ -50,14 +47,28 @@ class DemoRefused(ChaineError):
     status = 500
 
 
-def demo_settings() -> tuple[Settings, dict[str, str]]:
-    """The demo stack's settings and the environment its processes run with."""
-    environment = {**os.environ, **DEMO_ENVIRONMENT}
-    for name in list(environment):
-        if name.startswith("CHAINE_") and name not in DEMO_ENVIRONMENT:
-            del environment[name]  # the demo's stack is the demo's, whatever the shell says
-    values = {key.removeprefix("CHAINE_").lower(): value for key, value in DEMO_ENVIRONMENT.items()}
-    return Settings(**values), environment  # type: ignore[arg-type]
+def demo_settings(
+    var_dir: Path = DEMO_VAR_DIR,
+    api_port: int = DEMO_API_PORT,
+    temporal_port: int = DEMO_TEMPORAL_PORT,
+    ui_port: int = DEMO_UI_PORT,
+) -> tuple[Settings, dict[str, str]]:
+    """The demo stack's settings and the environment its processes run with: its own
+    directory and ports, trust in the development PKI, loopback callable, every
+    presumed-service invoice controlled. Other `CHAINE_*` variables of the shell are left
+    out: the demo's stack is the demo's."""
+    demo = {
+        "CHAINE_VAR_DIR": str(var_dir),
+        "CHAINE_API_PORT": str(api_port),
+        "CHAINE_TEMPORAL_PORT": str(temporal_port),
+        "CHAINE_TEMPORAL_UI_PORT": str(ui_port),
+        "CHAINE_SIGNATURE_TRUST_DIR": str(var_dir / "trust"),
+        "CHAINE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
+        "CHAINE_CONTROL_SHARE": "1",
+    }
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CHAINE_")}
+    values = {key.removeprefix("CHAINE_").lower(): value for key, value in demo.items()}
+    return Settings(**values), {**environment, **demo}  # type: ignore[arg-type]
 
 
 def answers(url: str) -> bool:
@@ -102,7 +113,7 @@ def stop_stack(stack: subprocess.Popen[bytes]) -> None:
         os.killpg(stack.pid, signal.SIGKILL)
 
 
-async def run_story(settings: Settings, console: Console, pki: object) -> object:
+async def run_story(settings: Settings, console: Console, pki: TestPki) -> Story:
     """The story, step by step, each step printed as it ends."""
     from demo import scenario
     from demo.outside import receiving
@@ -125,7 +136,7 @@ async def run_story(settings: Settings, console: Console, pki: object) -> object
                 say(f"the winner's webhook points at {receiver.url}")
 
                 async def sign(document: bytes, who: str) -> bytes:
-                    return await sign_pdf(pki, who, "B-LT", document)  # type: ignore[arg-type]
+                    return await sign_pdf(pki, who, "B-LT", document)
 
                 story.commitment = await scenario.consult(parties, story, sign, say)
                 await scenario.invoice(parties, story, story.commitment, presumed, say)
@@ -141,11 +152,9 @@ async def run_story(settings: Settings, console: Console, pki: object) -> object
     return story
 
 
-def summary(story: object, settings: Settings) -> Table:
+def summary(story: Story, settings: Settings) -> Table:
     """What happened, and where to look at it."""
-    from demo.scenario import PORTAL_PASSWORD, PORTAL_PEOPLE, Story
-
-    assert isinstance(story, Story)
+    from demo.scenario import PORTAL_PASSWORD, PORTAL_PEOPLE
     url = settings.effective_public_url
     table = Table(title=f"Chaîne demo {story.tag}", show_lines=False)
     table.add_column("what")
@@ -173,13 +182,17 @@ def demo(
     stop: Annotated[
         bool, typer.Option("--stop", help="Stop the stack the demo started once it ends.")
     ] = False,
+    var_dir: Annotated[Path, typer.Option(help="The demo stack's working state.")] = DEMO_VAR_DIR,
+    api_port: Annotated[int, typer.Option(help="Its API port.")] = DEMO_API_PORT,
+    temporal_port: Annotated[int, typer.Option(help="Its Temporal port.")] = DEMO_TEMPORAL_PORT,
+    ui_port: Annotated[int, typer.Option(help="Its Temporal UI port.")] = DEMO_UI_PORT,
 ) -> None:
     """Run the whole chain on the demo stack (var/demo, API on port 8100) and print it."""
-    from devpki import serve_pki
+    from devpki import serve_pki  # certomancer: a development dependency, imported late
 
     console = Console()
-    settings, environment = demo_settings()
-    trust = Path(DEMO_ENVIRONMENT["CHAINE_SIGNATURE_TRUST_DIR"])
+    settings, environment = demo_settings(var_dir, api_port, temporal_port, ui_port)
+    trust = var_dir / "trust"
     with serve_pki(settings.var_dir / "pki") as pki:
         trust.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pki.trust_dir / "root.pem", trust / "root.pem")
