@@ -246,8 +246,11 @@ def notification_link(visitor: Visitor, notification: dict[str, Any]) -> str | N
     payload = notification.get("payload") or {}
     if notification["kind"] == "thread.message" and payload.get("thread_id"):
         return f"/messages/{payload['thread_id']}"
-    if notification["kind"] == "webhook.disabled" and visitor.principal.role is Role.SUPPLIER:
+    supplier = visitor.principal.role is Role.SUPPLIER
+    if notification["kind"] == "webhook.disabled" and supplier:
         return f"/supplier/webhooks/{payload.get('webhook_id', '')}"
+    if notification["kind"].startswith("invoice.") and supplier and payload.get("invoice_id"):
+        return f"/supplier/invoices/{payload['invoice_id']}"
     return None
 
 

@@ -143,3 +143,25 @@ async def test_an_operator_reads_threads_without_a_reply_form(site: Site) -> Non
     assert "Quand sera-t-elle payée ?" in page.text
     assert 'id="reply-body"' not in page.text
     assert "Nouvelle conversation" not in (await operator.get("/messages")).text
+
+
+async def test_a_refused_invoice_is_in_the_suppliers_inbox_to_mark_handled(site: Site) -> None:
+    supplier = await signed(site, Role.SUPPLIER, SELLER_SIRET)
+    invoice_id = await an_invoice_id(site, "M-2026-REJ")
+    buyer = await site.api.as_role(Role.BUYER, BUYER_SIRET)
+    refused = await buyer.post(
+        f"/v1/invoices/{invoice_id}/actions",
+        json={"action": "REJECT", "reason": "WRONG_AMOUNT", "comment": "montant erroné"},
+    )
+    assert refused.status_code == 200, refused.text
+
+    inbox = await supplier.get("/notifications")
+    assert "M-2026-REJ refusée par test buyer" in inbox.text
+    assert "<code>WRONG_AMOUNT</code>" in inbox.text and "montant erroné" in inbox.text
+    assert f'href="/supplier/invoices/{invoice_id}"' in inbox.text
+    notice = re.search(r'action="/notifications/(\d+)/read"', inbox.text)
+    assert notice and "Marquer comme traitée" in inbox.text
+    token = await csrf_of(supplier, "/notifications")
+    marked = await supplier.post(f"/notifications/{notice[1]}/read", data={"csrf_token": token})
+    assert marked.status_code == 303
+    assert "traitée le" in (await supplier.get("/notifications")).text
