@@ -219,15 +219,18 @@ class InvoiceStoreActivities:
 
     @staticmethod
     async def _announce_refusal(session: AsyncSession, record: TransitionRecord) -> None:
-        """Tell the supplier's people and clients that the invoice was refused, by whom and
-        why, in their inbox, where each marks it handled once dealt with (users asked for
-        rejection notices with a handled mark and the rejecting author)."""
+        """Tell the supplier's people and clients, and the buyer's side, that the invoice was
+        refused, by whom and why, in their inbox, where each marks it handled once dealt with
+        (users asked for rejection notices with a handled mark and the rejecting author)."""
         invoice = await session.get(Invoice, record.invoice_id)
         if invoice is None:
             return
         clients = ClientRepository(session)
         author = await clients.active(record.actor) if record.actor else None
-        for client in await clients.acting_for(invoice.seller_key, [Role.SUPPLIER]):
+        recipients = await clients.acting_for(invoice.seller_key, [Role.SUPPLIER])
+        if invoice.buyer_siret:
+            recipients += await clients.acting_for(invoice.buyer_siret, [Role.BUYER, Role.MOE])
+        for client in recipients:
             NotificationRepository(session).add(
                 client.client_id,
                 INVOICE_REFUSED,

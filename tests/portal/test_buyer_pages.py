@@ -239,12 +239,7 @@ async def test_rejections_show_who_rejected_and_why_and_notifications_get_ticked
     invoice = await deposit(site, "F-2026-171")
     client, token = await buyer_session(site)
     rejected = await act(client, token, invoice, "REJECT", reason="WRONG_AMOUNT", comment="TVA")
-    assert rejected.status_code == 303
-    contested = await invoice.supplier.post(
-        "/v1/threads",
-        json={"invoice_id": invoice.id, "subject": "Rejet contesté", "body": "Le montant est bon."},
-    )
-    assert contested.status_code == 201, contested.text
+    assert rejected.status_code == 303  # the refusal notice is the buyer's side's to tick
 
     page = await client.get("/buyer/rejections")
     assert page.status_code == 200
