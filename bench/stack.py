@@ -3,6 +3,10 @@
 A buyer structure is imported and one API client per requested role is created before the
 stack starts; the benchmark gets the API URL, the Temporal address and each role's
 `Authorization` header. On exit the stack is stopped and its error lines are printed.
+
+By default the stack keeps its records in SQLite in the temporary directory; given a
+`database_url` (an empty PostgreSQL database, say) it uses that instead. `named_clients`
+adds clients keyed by a name of their own, for several clients of one role.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ class Stack:
 
     url: str
     temporal_address: str
-    auth: dict[str, dict[str, str]]  # role -> Authorization header
+    auth: dict[str, dict[str, str]]  # role (or client name) -> Authorization header
     database_url: str
+    pid: int = 0  # the `chaine up` process: its children are the dev server, worker and API
+    var_dir: str = ""  # CHAINE_VAR_DIR: blobs, the dev server's temporal.db, the log
 
 
 def chaine(env: dict[str, str], *args: str) -> str:
@@ -86,9 +92,16 @@ def _print_errors(log: Path) -> None:
 
 @asynccontextmanager
 async def running_stack(
-    clients: list[tuple[str, str]], extra_env: dict[str, str] | None = None
+    clients: list[tuple[str, str]],
+    extra_env: dict[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+    named_clients: dict[str, tuple[str, str]] | None = None,
 ) -> AsyncIterator[Stack]:
-    """`chaine up` with one client per (role, SIRET), rate limits out of the way."""
+    """`chaine up` with one client per (role, SIRET), rate limits out of the way.
+
+    `named_clients` maps a name to a (role, SIRET): its header is in `auth` under that name.
+    """
     with tempfile.TemporaryDirectory() as var:
         api_port, temporal_port, ui_port = free_ports(3)
         env = {
@@ -103,6 +116,8 @@ async def running_stack(
             **(extra_env or {}),
         }
         env.pop("CHAINE_DATABASE_URL", None)
+        if database_url is not None:
+            env["CHAINE_DATABASE_URL"] = database_url
         env.pop("CHAINE_TEMPORAL_ADDRESS", None)
         structures = Path(var) / "structures.csv"
         structures.write_text(
@@ -110,11 +125,12 @@ async def running_stack(
             f"payment_status_not_reported\n{BUYER_SIRET},Ministère du banc,STATE,1,0,0,0\n"
         )
         chaine(env, "directory", "import", str(structures))
+        wanted = {role: (role, siret) for role, siret in clients} | (named_clients or {})
         credentials = {
-            role: json.loads(
+            name: json.loads(
                 chaine(env, "clients", "create", "--role", role, "--siret", siret, "--json")
             )
-            for role, siret in clients
+            for name, (role, siret) in wanted.items()
         }
         log = Path(var) / "stack.log"
         stack = subprocess.Popen(  # noqa: ASYNC220 (started once, before any measure)
@@ -130,8 +146,8 @@ async def running_stack(
             await _wait_ready(url)
             async with httpx.AsyncClient(base_url=url) as client:
                 auth = {role: await _header(client, c) for role, c in credentials.items()}
-            database = f"sqlite:///{Path(var) / 'chaine.db'}"
-            yield Stack(url, f"127.0.0.1:{temporal_port}", auth, database)
+            database = database_url or f"sqlite:///{Path(var) / 'chaine.db'}"
+            yield Stack(url, f"127.0.0.1:{temporal_port}", auth, database, stack.pid, var)
         finally:
             os.killpg(stack.pid, signal.SIGINT)
             stack.wait(timeout=60)
