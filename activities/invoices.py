@@ -42,6 +42,12 @@ INVOICE_REFUSED = "invoice.refused"
 REFUSALS = frozenset({InvoiceStatus.REJETEE, InvoiceStatus.REFUSEE_PREMIER_VALIDEUR})
 
 
+def mandate_number(invoice_id: str) -> str:
+    """The mandate's number: the whole invoice id, so two invoices never share one (a prefix
+    of it would collide by chance among a few ten thousand invoices)."""
+    return f"MDT-{invoice_id.replace('-', '').upper()}"
+
+
 def _decimal(value: str | None) -> Decimal | None:
     return Decimal(value) if value is not None else None
 
@@ -313,7 +319,7 @@ class InvoiceStoreActivities:
     @activity.defn(name="issue_mandate")
     async def issue_mandate(self, request: MandateRequest) -> str:
         """The invoice's one mandate, numbered after the invoice (idempotent)."""
-        number = f"MDT-{request.invoice_id[:8].upper()}"
+        number = mandate_number(request.invoice_id)
         async with transaction(self.sessions) as session:
             return await InvoiceRepository(session).mandate(
                 request.invoice_id, number, request.amount

@@ -62,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         engine = make_async_engine(settings.effective_database_url)
         app.state.sessions = make_sessionmaker(engine)
         app.state.mailer = Mailer.from_settings(settings, app.state.sessions)
+        if app.state.blobs.root.exists():
+            app.state.blobs.remove_abandoned()  # uploads of an API that was killed
         app.state.temporal = await Client.connect(
             settings.effective_temporal_address,
             namespace=settings.temporal_namespace,

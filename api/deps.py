@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -53,9 +55,16 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for this request; the route commits, anything else rolls back."""
-    async with request.app.state.sessions() as session:
+    """A session for this request; the route commits, anything else rolls back.
+
+    Closing on a connection the database dropped (a restart) must not fail the request
+    whose answer is already on its way: there is nothing left to roll back."""
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        with suppress(DBAPIError):
+            await session.close()
 
 
 def get_temporal(request: Request) -> Client:

@@ -9,9 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import ChaineError, ErrorCode
+from core.errors import ChaineError, ErrorCode, Unavailable
 from core.logging import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,6 +90,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             headers=headers,
             **exc.extra,
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down, restarting or saturated: a retry will do, as for Temporal.
+        log.warning("database unreachable: %s", type(exc).__name__)
+        return problem(
+            503,
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "the database does not answer; retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": str(Unavailable.retry_after)},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -168,6 +168,12 @@ def _require_aware(at: datetime) -> None:
         raise ValueError(f"{at} has no time zone: legal dates need one")
 
 
+def later_in_paris(at: datetime, duration: timedelta) -> datetime:
+    """`duration` after `at` on the Paris wall clock: a day is a calendar day, so a legal
+    period ends at the same Paris time whatever clock change falls in it."""
+    return _aware(_wall(at) + duration)
+
+
 def _instant(at: datetime) -> datetime:
     """`at` in UTC, to order times (Python compares same-zone times on the wall clock)."""
     return at.astimezone(UTC)

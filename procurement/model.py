@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from invoicing.deadlines import later_in_paris
+
 
 class Procedure(StrEnum):
     """Procedure types of the Code de la commande publique that Chaîne runs."""
@@ -316,10 +318,13 @@ class StandstillPeriods:
 def standstill_end(
     procedure: Procedure, decision_sent_at: datetime, electronic: bool, periods: StandstillPeriods
 ) -> datetime | None:
-    """When the contract may be signed; None when no standstill applies (MAPA)."""
+    """When the contract may be signed: the same Paris time, 11 (or 16) calendar days after
+    the decision was sent, whatever clock change falls between; None without a standstill
+    (MAPA)."""
     if procedure is Procedure.ADAPTED:
         return None
-    return decision_sent_at + (periods.electronic if electronic else periods.other)
+    period = periods.electronic if electronic else periods.other
+    return later_in_paris(decision_sent_at, period).astimezone(decision_sent_at.tzinfo)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 A blob is written to a temporary file in the store, hashed and size-checked while it
 streams in, flushed to disk, then renamed into place: a crash leaves either the whole
-blob or nothing. Reading checks the hash again, so silent disk corruption is reported,
-never served.
+blob or nothing in place; the temporary file of a writer that died is removed when the
+store is next opened (a live writer holds a lock on its own). Reading checks the hash again,
+so silent disk corruption is reported, never served.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -51,11 +54,28 @@ class BlobRef:
     size: int
 
 
+INCOMING_PREFIX = ".incoming-"
+
+
 class BlobStore:
     """Blobs under `root/ab/cd/abcd...`, two directory levels to keep folders small."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def remove_abandoned(self) -> int:
+        """Delete the temporary files of writers that died (a killed process mid-upload):
+        those no live writer holds locked. Returns how many were removed."""
+        removed = 0
+        for leftover in self.root.glob(f"{INCOMING_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError), leftover.open("rb") as probe:
+                try:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a writer is at work on it
+                leftover.unlink()
+                removed += 1
+        return removed
 
     def path(self, sha256: str) -> Path:
         """Where the blob with this hash lives."""
@@ -120,7 +140,9 @@ class _BlobWriter:
     def __init__(self, store: BlobStore, max_bytes: int) -> None:
         self.store = store
         self.max_bytes = max_bytes
-        fd, name = tempfile.mkstemp(dir=store.root, prefix=".incoming-")
+        fd, name = tempfile.mkstemp(dir=store.root, prefix=INCOMING_PREFIX)
+        # Held until the file is closed or the process dies: `remove_abandoned` spares it.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         self.tmp = Path(name)
         self.handle = os.fdopen(fd, "wb")
         self.digest = hashlib.sha256()

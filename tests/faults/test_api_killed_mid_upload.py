@@ -1,6 +1,6 @@
 """A `chaine api` killed with SIGKILL while a large deposit streams in: nothing is recorded
-nor started, and the same deposit, sent again to the restarted API, is accepted once. The
-partial body, though, stays in the blob store (a bug, shown by the xfail test)."""
+nor started, and the same deposit, sent again to the restarted API, is accepted once; the
+restarted API removes the partial body the killed one left in the blob store."""
 
 from __future__ import annotations
 
@@ -142,13 +142,6 @@ async def test_an_api_killed_mid_upload_records_nothing_and_accepts_the_deposit_
     assert await count(api.sessions, deposited) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: store/blobs.py promises 'a crash leaves either the whole blob or nothing', "
-    "but an API killed mid-upload leaves its partial `.incoming-*` temporary file in the "
-    "blob store, and nothing (not the API's restart either) ever removes it",
-)
 async def test_an_api_killed_mid_upload_leaves_no_partial_file_in_the_blob_store(
     killed_upload: KilledUpload, tmp_path: Path
 ) -> None:

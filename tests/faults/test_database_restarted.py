@@ -202,13 +202,6 @@ async def per_invoice(sessions: async_sessionmaker[AsyncSession], model: type) -
         return dict((await session.execute(counted)).all())  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AnsweredServerError,
-    reason="BUG: with the database down, routes reading it (GET /v1/invoices, a deposit "
-    "with Idempotency-Key...) answer 500 INTERNAL_ERROR without Retry-After, not 503 "
-    "SERVICE_UNAVAILABLE: nothing maps sqlalchemy's OperationalError to core.errors.Unavailable",
-)
 async def test_a_database_crash_under_load_fails_requests_cleanly_and_keeps_every_deposit_whole(
     api: ApiServer, workers: Registrations, cluster: Cluster
 ) -> None:

@@ -119,15 +119,6 @@ def test_a_standstill_between_clock_changes_ends_11_days_later_at_the_same_paris
     assert end is not None and end.astimezone(PARIS) == paris("2028-05-21T10:00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: procurement.model.standstill_end adds 11 x 24 h to the UTC instant "
-    "workflow.now() gives, so across a Paris clock change the standstill ends an hour "
-    "late (March) or an hour early (October: the contract can be signed at 09:30 on the "
-    "11th day of a decision sent at 10:00), unlike invoicing.deadlines, which counts "
-    "calendar days on the Paris wall clock",
-)
 @pytest.mark.parametrize(
     ("sent", "ends"),
     [("2028-03-20T10:00", "2028-03-31T10:00"), ("2028-10-20T10:00", "2028-10-31T10:00")],

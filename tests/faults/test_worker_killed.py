@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from standardwebhooks import Webhook as SigningKey
 from temporalio.testing import WorkflowEnvironment
 
+from activities.invoices import mandate_number
 from core.principals import Role
 from store.database import make_sync_engine
 from store.models import InvoiceEvent, InvoiceStatusChange, Mandate
@@ -202,7 +203,7 @@ async def test_a_worker_killed_mid_mandate_and_mid_callback_does_each_exactly_on
 
     async with api.sessions() as session:
         mandates = dict((await session.execute(select(Mandate.invoice_id, Mandate.number))).all())
-    assert mandates == {i: f"MDT-{i[:8].upper()}" for i in ids.values()}
+    assert mandates == {i: mandate_number(i) for i in ids.values()}
     assert await rows(api.sessions, Mandate) == 2
     for name, url in urls.items():
         invoice = (await supplier.client.get(url)).json()

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from activities.invoices import mandate_number
 from store.database import transaction
 from store.models import Invoice, Mandate
 from tests.conftest import ApiServer
@@ -26,7 +27,7 @@ async def squat_mandate_number(api: ApiServer, invoice_id: str) -> str:
     workflow's `issue_mandate` activity fails on the unique number until it is removed."""
     squatter = "00000000-0000-4000-8000-000000000001"
     now = datetime.now(UTC)
-    number = f"MDT-{invoice_id[:8].upper()}"
+    number = mandate_number(invoice_id)
     async with transaction(api.sessions) as session:
         session.add(
             Invoice(

@@ -76,7 +76,7 @@ async def test_a_mandate_issued_twice_is_one_mandate(
     await activities.record_deposit(a_deposit())
     first = await activities.issue_mandate(MandateRequest(INVOICE, Decimal("1440.00")))
     second = await activities.issue_mandate(MandateRequest(INVOICE, Decimal("1440.00")))
-    assert first == second == "MDT-0B8E5A4E"
+    assert first == second == "MDT-0B8E5A4E111152228333944455556666"
     assert await count(sessions, Mandate) == 1
 
 
