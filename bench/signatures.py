@@ -38,10 +38,10 @@ from pyhanko.sign.validation import (  # noqa: E402
 )
 from pyhanko_certvalidator import ValidationContext  # noqa: E402
 
+from devpki import TestPki, serve_pki, sign_pdf  # noqa: E402
 from signatures.policy import VerificationPolicy, load_trust_roots  # noqa: E402
 from signatures.report import Indication  # noqa: E402
 from signatures.verify import verify  # noqa: E402
-from devpki import TestPki, serve_pki, sign_pdf  # noqa: E402
 
 Runner = Callable[[bytes], Awaitable[None]]
 

@@ -155,6 +155,7 @@ async def run_story(settings: Settings, console: Console, pki: TestPki) -> Story
 def summary(story: Story, settings: Settings) -> Table:
     """What happened, and where to look at it."""
     from demo.scenario import PORTAL_PASSWORD, PORTAL_PEOPLE
+
     url = settings.effective_public_url
     table = Table(title=f"Chaîne demo {story.tag}", show_lines=False)
     table.add_column("what")

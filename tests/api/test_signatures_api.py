@@ -9,13 +9,13 @@ import pytest
 from pypdf import PdfReader
 
 from core.principals import Role
+from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 from signatures.fetching import FetchRules
 from signatures.pades import verify_pdf
 from signatures.policy import VerificationPolicy, load_trust_roots
 from signatures.report import Indication, Level
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
-from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 
 BUYER = "11000201100044"
 PASSPHRASE = "seal-passphrase"

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.principals import Role
+from devpki import TestPki, default_pdf, sign_pdf
 from directory.identifiers import IdentifierScheme
 from directory.records import SupplierRecord
 from store.database import transaction
@@ -20,7 +21,6 @@ from store.directory import DirectoryRepository
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET
 from tests.portal.conftest import Site, screenshot, sign_in
 from tests.portal.test_consultation_pages import creation_form
-from devpki import TestPki, default_pdf, sign_pdf
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SELECTS = {"buyer_siret", "procedure", "buyer_legal_type", "criteria-0-kind", "criteria-1-kind"}

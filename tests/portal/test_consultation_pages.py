@@ -17,6 +17,7 @@ from asn1crypto import cms
 from temporalio.testing import WorkflowEnvironment
 
 from core.principals import Role
+from devpki import TestPki, default_pdf, sign_pdf
 from directory.identifiers import IdentifierScheme
 from directory.records import SupplierRecord
 from store.database import transaction
@@ -24,7 +25,6 @@ from store.directory import DirectoryRepository
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET
 from tests.portal.conftest import Site, csrf_of
 from tests.procurement.test_consultation_workflow import OTHER_SIRET, THIRD_SIRET, Tender
-from devpki import TestPki, default_pdf, sign_pdf
 
 PARIS = ZoneInfo("Europe/Paris")
 SEARCH = "/supplier/consultations"

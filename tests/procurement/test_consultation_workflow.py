@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.principals import Role
+from devpki import TestPki, default_pdf, sign_pdf
 from directory.identifiers import IdentifierScheme
 from directory.records import StructureCategory, StructureRecord, SupplierRecord
 from invoicing.formats import write_invoice
@@ -27,7 +28,6 @@ from store.models import BidRecord, Commitment, ConsultationInterest
 from tests.api.test_conventions import assert_problem
 from tests.conftest import ApiServer
 from tests.invoicing.builders import BUYER_SIRET, SELLER_SIRET, an_invoice
-from devpki import TestPki, default_pdf, sign_pdf
 
 pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.record_histories]
 OTHER_SIRET = "44306184100005"

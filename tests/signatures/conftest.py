@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from devpki import TestPki
 from signatures.fetching import FetchRules
 from signatures.policy import VerificationPolicy, load_trust_roots
-from devpki import TestPki
 
 
 @pytest.fixture(scope="session")

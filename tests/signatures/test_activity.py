@@ -8,10 +8,10 @@ from pathlib import Path
 from temporalio.testing import ActivityEnvironment
 
 from activities.signatures import SignatureActivities
+from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 from signatures.fetching import FetchRules
 from signatures.policy import VerificationPolicy, load_trust_roots
 from store.blobs import BlobStore
-from devpki import TestPki, default_pdf, sign_detached, sign_pdf
 from workflows.signature_checks import SignatureCheckRequest
 
 

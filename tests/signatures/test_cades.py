@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ErrorCode, InvalidInput
+from devpki import TestPki, sign_detached
 from signatures.cades import verify_cms
 from signatures.policy import VerificationPolicy
 from signatures.report import Indication, Level, RevocationStatus, SubIndication
-from devpki import TestPki, sign_detached
 
 TENDER = b"Offre de la societe Exemple pour le lot 1 : 12 500,00 EUR HT\n" * 20
 

@@ -12,6 +12,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from core.config import Settings
 from core.errors import ErrorCode, InvalidInput
+from devpki import TestPki, sign_pdf
 from signatures.fetching import FetchRules
 from signatures.pades import verify_pdf
 from signatures.policy import Limits, VerificationPolicy, load_trust_roots
@@ -24,7 +25,6 @@ from signatures.report import (
     RevocationStatus,
     SubIndication,
 )
-from devpki import TestPki, sign_pdf
 
 CORPUS = Settings().shared_dir / "corpus" / "signatures" / "pades"
 

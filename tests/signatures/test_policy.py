@@ -15,6 +15,7 @@ import pytest
 from asn1crypto import pem, x509
 
 from core.config import Settings, SettingsError
+from devpki import TestPki, sign_pdf
 from signatures.fetching import FetchRules
 from signatures.pades import verify_pdf
 from signatures.policy import (
@@ -25,7 +26,6 @@ from signatures.policy import (
     policy_from_settings,
 )
 from signatures.report import Indication, SubIndication
-from devpki import TestPki, sign_pdf
 
 TRSTSVC = "http://uri.etsi.org/TrstSvc"
 CA_QC = f"{TRSTSVC}/Svctype/CA/QC"

@@ -12,6 +12,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from core.errors import ErrorCode
+from devpki import TestPki
 from signatures.fetching import FetchRules
 from signatures.pades import verify_pdf
 from signatures.policy import VerificationPolicy, load_trust_roots
@@ -34,7 +35,6 @@ from signatures.seal import (
     load_seal,
     seal_pdf,
 )
-from devpki import TestPki
 
 PASSPHRASE = b"correct horse"
 

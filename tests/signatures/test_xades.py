@@ -14,6 +14,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 
 from core.config import Settings
 from core.errors import ErrorCode, InvalidInput
+from devpki import TestPki, sign_xml
 from signatures.policy import Limits, VerificationPolicy
 from signatures.report import (
     Indication,
@@ -25,7 +26,6 @@ from signatures.report import (
     SubIndication,
 )
 from signatures.xades import verify_xml
-from devpki import TestPki, sign_xml
 
 CORPUS = Settings().shared_dir / "corpus"
 XADES = CORPUS / "signatures" / "xades"
