@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Annotated
@@ -64,7 +65,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
     finally:
         with suppress(DBAPIError):
-            await session.close()
+            # Shielded: a client gone mid-request must not leave the connection unreturned.
+            await asyncio.shield(session.close())
 
 
 def get_temporal(request: Request) -> Client:

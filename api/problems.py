@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
@@ -75,6 +76,20 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means it does not answer now (down, restarting, saturated,
+    locked), which a retry will cure, rather than a fault of ours."""
+    if isinstance(exc, InterfaceError | SQLAlchemyTimeoutError):
+        return True
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    cause = getattr(exc, "orig", None)
+    if isinstance(cause, sqlite3.OperationalError):
+        return "locked" in str(cause) or "unable to open" in str(cause)
+    state = getattr(cause, "sqlstate", None)  # psycopg: None when no server answered
+    return state is None or state[:2] in ("08", "53") or state.startswith("57P")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error, ours and the framework's, to problem+json."""
 
@@ -96,8 +111,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterfaceError)
     @app.exception_handler(SQLAlchemyTimeoutError)
     async def _database_unreachable(request: Request, exc: Exception) -> JSONResponse:
-        # The database is down, restarting or saturated: a retry will do, as for Temporal.
-        log.warning("database unreachable: %s", type(exc).__name__)
+        if not database_unreachable(exc):
+            raise exc  # a fault of ours (a missed migration...): the 500 of every fault
+        log.warning("database unreachable: %s", exc)
         return problem(
             503,
             ErrorCode.SERVICE_UNAVAILABLE,

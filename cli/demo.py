@@ -68,7 +68,9 @@ def demo_settings(
     }
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CHAINE_")}
     values = {key.removeprefix("CHAINE_").lower(): value for key, value in demo.items()}
-    return Settings(**values), {**environment, **demo}  # type: ignore[arg-type]
+    # Read no `CHAINE_*` variable of the shell: the demo's own settings are the stack's.
+    settings = Settings(_env_prefix="CHAINE_DEMO_IGNORED_", **values)  # type: ignore[call-arg]
+    return settings, {**environment, **demo}
 
 
 def answers(url: str) -> bool:

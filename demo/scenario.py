@@ -23,6 +23,7 @@ from facturx import generate_from_binary
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.credentials import register_client
 from core import pdf_text
@@ -444,10 +445,8 @@ async def pay(parties: Parties, story: Story, debtor_iban: str, say: Say) -> Non
     )
     if sent.status_code not in (200, 201, 202):
         raise DemoFailed(f"the bank statement: {sent.status_code} {sent.text[:500]}")
-    for item in story.invoices.values():
-        story.invoices[next(k for k, v in story.invoices.items() if v is item)] = await reaches(
-            accountant, item, "PAYEE"
-        )
+    for label, item in list(story.invoices.items()):
+        story.invoices[label] = await reaches(accountant, item, "PAYEE")
     say(f"bank statement received: every invoice PAYEE, {late['number']} booked 12 days late")
 
     owed = ok(await accountant.get(f"/v1/invoices/{late['id']}/deadline"), 200, "its deadline")
@@ -483,6 +482,9 @@ async def callbacks_arrived(story: Story, receiver: Receiver, secret: str, say: 
     await until("the PAYEE callbacks", all_paid)
     verifier = StandardWebhook(secret)
     for headers, body in receiver.received:
-        verifier.verify(body, headers)  # raises on a bad signature
+        try:
+            verifier.verify(body, headers)
+        except WebhookVerificationError as refused:
+            raise DemoFailed(f"a callback's signature does not verify: {refused}") from None
     story.callbacks = len(receiver.received)
     say(f"{story.callbacks} signed callbacks received by the supplier's endpoint")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.problems import database_unreachable
 from core.errors import ChaineError
 from portal.backend import ApiProblem
 from portal.deps import CsrfFailed, RoleRefused, SignInRequired, optional_visitor, redirect
@@ -42,8 +46,11 @@ def install_portal(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        # Back to the page asked for, query included; a form's target only answers POST.
+        if request.method != "GET":
+            return redirect(request, "/login")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect(request, f"/login?next={target}")
+        return redirect(request, f"/login?{urlencode({'next': target})}")
 
     @app.exception_handler(RoleRefused)
     @app.exception_handler(CsrfFailed)
@@ -67,11 +74,22 @@ def install_portal(app: FastAPI) -> None:
         fields = ", ".join(str(err["loc"][-1]) for err in exc.errors())
         return await error_page(request, 422, "VALIDATION_FAILED", f"refused fields: {fields}")
 
+    api_database_error = app.exception_handlers[OperationalError]
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _database_error(request: Request, exc: Exception) -> Response:
+        if not is_page_request(request) or not database_unreachable(exc):
+            return await api_database_error(request, exc)
+        # No visitor: finding who signs in needs the database that does not answer.
+        detail = "the database does not answer; retry shortly"
+        return render(request, "error.html", None, 503, code="SERVICE_UNAVAILABLE", detail=detail)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if not is_page_request(request):
             return await api_http_error(request, exc)
-        code = "NOT_FOUND" if exc.status_code == 404 else "METHOD_NOT_ALLOWED"
-        if exc.status_code not in (404, 405):
-            code = "VALIDATION_FAILED"
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+        code = codes.get(exc.status_code, "VALIDATION_FAILED")
         return await error_page(request, exc.status_code, code, str(exc.detail))

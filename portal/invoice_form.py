@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from itertools import count, takewhile
+from itertools import count, islice, takewhile
 from typing import TypeVar
 
 from core.errors import ChaineError, ErrorCode, InvalidInput
@@ -151,7 +151,9 @@ class InvoiceForm:
             value = values.get(name)
             return value.strip() if isinstance(value, str) else default
 
-        posted = takewhile(lambda n: f"line-{n}-description" in values, count())
+        posted = takewhile(
+            lambda n: f"line-{n}-description" in values, islice(count(), MAX_LINE_ROWS)
+        )
         rows = [
             LineRow(
                 text(f"line-{n}-description"),
@@ -160,7 +162,6 @@ class InvoiceForm:
                 text(f"line-{n}-vat_rate", DEFAULT_VAT),
             )
             for n in posted
-            if n < MAX_LINE_ROWS
         ]
         return cls(
             seller_siret=text("seller_siret"),

@@ -190,7 +190,9 @@ def render(
             "visitor": visitor,
             "lang": lang,
             "_": translator(lang),
-            "csrf_token": visitor.csrf_token if visitor else request.state.login_csrf,
+            "csrf_token": visitor.csrf_token
+            if visitor
+            else getattr(request.state, "login_csrf", ""),
             "flash": getattr(request.state, "flash", None),
             "navigation": NAVIGATION.get(role, []) if role else [],
             "path": request.url.path,

@@ -166,11 +166,14 @@ class _BlobWriter:
     def commit(self) -> BlobRef:
         self.handle.flush()
         os.fsync(self.handle.fileno())
-        self.handle.close()
         sha256 = self.digest.hexdigest()
         final = self.store.path(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.tmp, final)  # same content, same name: a second writer is harmless
+        # Renamed while still locked (closing unlocks), so `remove_abandoned` never sees it
+        # unlocked under its temporary name. Same content, same name: a second writer is
+        # harmless.
+        os.replace(self.tmp, final)
+        self.handle.close()
         dir_fd = os.open(final.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

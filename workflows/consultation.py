@@ -367,6 +367,10 @@ class ConsultationWorkflow:
             end = standstill_end(
                 self._terms.procedure, now, request.electronic, self._process.standstill
             )
+            if end is not None and not workflow.patched("standstill-on-paris-clock"):
+                # Awarded before the standstill counted Paris calendar days: 24-hour days.
+                standstill = self._process.standstill
+                end = now + (standstill.electronic if request.electronic else standstill.other)
             letters = await workflow.execute_activity_method(
                 ProcurementActivities.make_award_letters,
                 AwardLettersRequest(

@@ -9,6 +9,7 @@ forms and the file relay defined here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -377,7 +378,12 @@ async def bulk(request: Request, visitor: Changing, backend: ApiAs) -> Response:
     form = await request.form()
     filters = listing_query(QueryParams(form_text(form, "query")))
     action = form_text(form, "action")
-    chosen = [value for value in form.getlist("invoice") if isinstance(value, str)][:MAX_BULK]
+    id_pattern = re.compile(r"[0-9a-f-]{36}")  # as an invoice id: never another API path
+    chosen = [
+        value
+        for value in form.getlist("invoice")
+        if isinstance(value, str) and id_pattern.fullmatch(value)
+    ][:MAX_BULK]
     report = []
     for invoice_id in chosen:
         number = form_text(form, f"number.{invoice_id}") or invoice_id

@@ -39,7 +39,7 @@ async def test_only_operators_reach_the_operator_pages(site: Site) -> None:
     stranger = await site.api.anonymous().get("/operator/audit")
     assert (stranger.status_code, stranger.headers["location"]) == (
         303,
-        "/login?next=/operator/audit",
+        "/login?next=%2Foperator%2Faudit",
     )
 
 

@@ -25,7 +25,7 @@ async def test_a_stranger_is_sent_to_the_sign_in_form_and_back(site: Site) -> No
     client = site.api.anonymous()
     answer = await client.get("/supplier/invoices?status=PAYEE")
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/login?next=/supplier/invoices?status=PAYEE"
+    assert answer.headers["location"] == "/login?next=%2Fsupplier%2Finvoices%3Fstatus%3DPAYEE"
     person = await site.person(Role.SUPPLIER, SELLER_SIRET)
     token = await login_token(client)
     signed = await client.post(
