@@ -36,6 +36,7 @@ from invoicing.model import (
 )
 from invoicing.syntax import Syntax
 from portal.i18n import N_
+from portal.pages import decimal_text
 
 MAX_REFERENCE = 100  # number, service code, commitment: the deposit checks the real limits
 MIN_LINE_ROWS = 3  # rows offered even when fewer are filled; empty rows are ignored
@@ -288,9 +289,7 @@ def _optional_date(value: str, name: str, errors: dict[str, str]) -> date | None
 
 def _decimal(value: str) -> Decimal:
     """A number as people type it in France too: `1 234,5` is 1234.5."""
-    for space in (" ", "\u00a0", "\u202f"):
-        value = value.replace(space, "")
-    amount = Decimal(value.replace(",", "."))
+    amount = Decimal(decimal_text(value))
     if not amount.is_finite():
         raise ValueError(value)
     return amount

@@ -101,6 +101,12 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+def decimal_text(value: str) -> str:
+    """An amount as typed in France (`98 000,50`, any kind of space) in the API's notation
+    (`98000.50`); the API checks the number itself."""
+    return "".join(value.split()).replace(",", ".")  # split() takes no-break spaces too
+
+
 @pass_context
 def money(context: Any, value: Any, currency: str = "EUR") -> str:
     """An amount as people read it: `1 234,56 €` in French, `€1,234.56` in English."""

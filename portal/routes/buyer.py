@@ -27,7 +27,7 @@ from portal.accounts import Visitor
 from portal.backend import ApiProblem, Backend
 from portal.deps import ApiAs, Changing, CurrentVisitor, flash, require_role
 from portal.i18n import N_, translator
-from portal.pages import STATUS_LABELS, render
+from portal.pages import STATUS_LABELS, decimal_text, render
 
 router = APIRouter(
     include_in_schema=False, dependencies=[Depends(require_role(Role.BUYER, Role.MOE))]
@@ -179,11 +179,6 @@ def form_text(form: FormData | QueryParams, name: str) -> str:
     """A text field, trimmed ("" when missing or a file)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def decimal_text(text: str) -> str:
-    """An amount as the API reads it, typed the French way or not (`1 200,50`)."""
-    return text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
 
 
 async def take_action(backend: Backend, invoice_id: str, form: FormData) -> dict[str, Any]:

@@ -22,11 +22,10 @@ from portal.accounts import Visitor
 from portal.backend import ApiProblem, Backend
 from portal.deps import ApiAs, Changing, CurrentVisitor, flash, redirect, require_role
 from portal.i18n import N_, translator
-from portal.pages import render
+from portal.pages import decimal_text, render
 from portal.routes.consultations_supplier import (
     api_path,
     chosen_files,
-    decimal_text,
     optional,
     paris_moment,
     text_part,

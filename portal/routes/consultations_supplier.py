@@ -55,11 +55,6 @@ def text_part(name: str, value: str) -> FilePart:
     return (name, (None, value))
 
 
-def decimal_text(value: str) -> str:
-    """An amount as typed in French (`98 000,50`) in the API's notation (`98000.50`)."""
-    return "".join(value.split()).replace(",", ".")  # split() takes no-break spaces too
-
-
 def paris_moment(value: str) -> str:
     """A `datetime-local` or date field (Paris time; a date is its midnight) as an ISO
     instant with its offset; a value that is neither goes to the API as typed, to be
